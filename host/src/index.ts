@@ -1,0 +1,4 @@
+/** @atp/host: the library behind `atp-host`. */
+export * from './vm/connect.js';
+export * from './vm/qmp/index.js';
+export * from './vm/qga/index.js';

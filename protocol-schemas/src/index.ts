@@ -1,0 +1,9 @@
+/** @atp/protocol: every wire format, the scenario and report formats, the key table. Browser-safe. */
+export * from './errors.js';
+export * from './framing.js';
+export * from './backoff.js';
+export * from './clock.js';
+export * from './agent-protocol.js';
+export * from './scenario.js';
+export * from './report.js';
+export * from './keys/index.js';
