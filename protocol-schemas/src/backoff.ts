@@ -20,6 +20,8 @@ export const DEFAULT_BACKOFF: Required<BackoffOptions> = { initialMs: 100, maxMs
 export function backoffDelay(attempt: number, options: BackoffOptions = {}, random: () => number = Math.random): number {
   const o = { ...DEFAULT_BACKOFF, ...options };
   const jitter = Math.min(1, Math.max(0, o.jitter));
-  const base = Math.min(o.maxMs, o.initialMs * o.factor ** Math.max(0, attempt));
+  // A NaN attempt counts as the first; 0 × Infinity (initialMs 0, huge attempt) as 0.
+  const raw = o.initialMs * o.factor ** (Number.isNaN(attempt) ? 0 : Math.max(0, attempt));
+  const base = Number.isNaN(raw) ? 0 : Math.min(o.maxMs, raw);
   return Math.round(base * (1 - jitter * random()));
 }

@@ -36,6 +36,9 @@ export const ERROR_CODES = {
   ATP_QGA_EXEC_DEADLINE: 'A guest-exec process did not exit before its deadline.',
   ATP_QGA_FILE: 'A guest file open, read, write or close failed.',
   ATP_QGA_CLOSED: 'The QGA client was closed by its owner.',
+
+  // Clock offset (protocol-schemas/src/clock.ts)
+  ATP_CLOCK_NO_SAMPLES: 'No usable ping samples to estimate a clock offset from (none given, or none with a non-negative round trip).',
 } as const satisfies Record<`ATP_${string}`, string>;
 
 export type AtpErrorCode = keyof typeof ERROR_CODES;

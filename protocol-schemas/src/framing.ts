@@ -166,9 +166,17 @@ function decodeJsonLine(bytes: Uint8Array, utf8: TextDecoder): JsonFrameOutput |
 
 const utf8Encoder = new TextEncoder();
 
-/** One NDJSON frame: the JSON text and a LF. Throws ATP_FRAME_TOO_LARGE past the limit. */
+/** One NDJSON frame: the JSON text and a LF. Throws ATP_FRAME_TOO_LARGE past the limit, ATP_SCHEMA_INVALID for a value JSON cannot carry. */
 export function encodeNdjson(value: unknown, maxLineBytes = DEFAULT_MAX_FRAME_BYTES): Uint8Array {
-  const bytes = utf8Encoder.encode(`${JSON.stringify(value)}\n`);
+  let text: string | undefined;
+  try {
+    text = JSON.stringify(value) as string | undefined;
+  } catch (cause) {
+    throw new AtpError('ATP_SCHEMA_INVALID', 'value cannot be encoded as JSON (cycle or BigInt)', { cause });
+  }
+  // JSON.stringify gives undefined for undefined, functions and symbols: no frame at all.
+  if (text === undefined) throw new AtpError('ATP_SCHEMA_INVALID', `a ${typeof value} cannot be encoded as JSON`);
+  const bytes = utf8Encoder.encode(`${text}\n`);
   if (bytes.length - 1 > maxLineBytes) {
     throw new AtpError('ATP_FRAME_TOO_LARGE', `frame of ${bytes.length - 1} bytes exceeds the maximum of ${maxLineBytes}`, {
       details: { maxBytes: maxLineBytes, size: bytes.length - 1 },

@@ -1,6 +1,7 @@
 /** @atp/protocol: every wire format, the scenario and report formats, the key table. Browser-safe. */
 export * from './errors.js';
 export * from './framing.js';
+export * from './validate.js';
 export * from './backoff.js';
 export * from './clock.js';
 export * from './agent-protocol.js';
