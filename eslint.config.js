@@ -24,6 +24,13 @@ const upwardZones = hostLayers.slice(0, -1).flatMap((layer, i) =>
   })),
 );
 
+/** Guest agent: capture, links and exec are siblings; only the CLI wires them together. */
+const agentZones = [
+  { target: './guest-agent/src/capture', from: ['./guest-agent/src/link', './guest-agent/src/exec', './guest-agent/src/cli'] },
+  { target: './guest-agent/src/link', from: ['./guest-agent/src/capture', './guest-agent/src/exec', './guest-agent/src/cli'] },
+  { target: './guest-agent/src/exec', from: ['./guest-agent/src/capture', './guest-agent/src/link', './guest-agent/src/cli'] },
+].map((zone) => ({ ...zone, message: 'Agent layering: capture, link and exec do not import each other or the CLI (ARCHITECTURE.md).' }));
+
 const packageZones = [
   { target: './protocol-schemas', from: ['./host', './guest-agent', './web-verifier'], message: 'protocol-schemas is the bottom layer.' },
   { target: './host', from: ['./guest-agent', './web-verifier'], message: 'host must not import the agent or the page.' },
@@ -50,7 +57,7 @@ export default tseslint.config(
     },
     rules: {
       'import-x/no-cycle': ['error', { ignoreExternal: true }],
-      'import-x/no-restricted-paths': ['error', { zones: [...upwardZones, ...packageZones] }],
+      'import-x/no-restricted-paths': ['error', { zones: [...upwardZones, ...agentZones, ...packageZones] }],
       'import-x/no-self-import': 'error',
       '@typescript-eslint/no-explicit-any': 'error',
       '@typescript-eslint/consistent-type-imports': 'error',
@@ -59,7 +66,7 @@ export default tseslint.config(
     },
   },
   {
-    files: ['protocol-schemas/src/**/*.ts', 'host/src/**/codec.ts', 'host/src/**/*-codec.ts', 'host/src/verify/**/*.ts'],
+    files: ['protocol-schemas/src/**/*.ts', '*/src/**/codec.ts', '*/src/**/*-codec.ts', 'host/src/verify/**/*.ts'],
     rules: { 'no-restricted-imports': ['error', noIo] },
   },
   {
