@@ -1,0 +1,207 @@
+/**
+ * LinuxEvdevCapture: the Capture backend that reads what the guest kernel's
+ * input core delivered, from /dev/input/event* (evdev).
+ *
+ * - Devices: every node /proc/bus/input/devices lists with an evdev handler
+ *   (optionally filtered by kind), followed through hotplug (hotplug.ts). The
+ *   device id is the node name, `event3` (devices.ts deviceId).
+ * - Events: reader.ts -> codec.ts -> translate.ts; one translator per device, one
+ *   ModifierState shared by all of them. `t` is the evdev timestamp (ms, float,
+ *   CLOCK_REALTIME, evdev's default clock); `device` events use Date.now(), the
+ *   same clock.
+ * - Absolute ranges: abs-ranges.ts (options.absRanges, else known QEMU/VMware
+ *   devices, else none).
+ * - Each open device holds a libuv pool thread: the agent's main should call
+ *   configureThreadpool() first (threadpool.ts); start() reports
+ *   ATP_CAPTURE_THREADPOOL through the error callbacks when the pool looks too small.
+ */
+import os from 'node:os';
+import { isAtpError, type AxisRange, type DeviceInfo } from '@atp/protocol';
+import { CaptureEmitter, type Capture, type CaptureEventsOptions, type CaptureHandlers, type CapturedEvent } from '../capture.js';
+import { captureError } from '../errors.js';
+import { resolveAbsRange } from './abs-ranges.js';
+import { layoutForArch, type InputEventLayout } from './codec.js';
+import { identityOf, toDeviceInfo, type DeviceKind, type ProcInputDevice } from './devices.js';
+import { HotplugWatcher, scanPresentDevices } from './hotplug.js';
+import { EvdevReader } from './reader.js';
+import { currentThreadpoolSize } from './threadpool.js';
+import { EvdevTranslator, ModifierState } from './translate.js';
+
+export interface LinuxEvdevCaptureOptions {
+  procDevicesPath?: string;
+  devDir?: string;
+  /** input_event record layout (default: from process.arch). */
+  layout?: InputEventLayout;
+  /** Kernel word size of the /proc bitmaps (default: from os.machine()). */
+  wordBits?: 32 | 64;
+  /** ABS_X/ABS_Y ranges by device id or name. */
+  absRanges?: Readonly<Record<string, AxisRange>>;
+  /** Capture only these kinds (default: every device with an evdev node). */
+  kinds?: readonly DeviceKind[];
+  rescanMs?: number;
+  settleMs?: number;
+}
+
+export const DEFAULT_PROC_DEVICES_PATH = '/proc/bus/input/devices';
+export const DEFAULT_DEV_DIR = '/dev/input';
+
+/** Word size of the running kernel (uname -m), which may differ from this process's. */
+export function kernelWordBits(machine: string = os.machine()): 32 | 64 {
+  return /64|s390x/.test(machine) ? 64 : 32;
+}
+
+interface Entry {
+  dev: ProcInputDevice;
+  info: DeviceInfo;
+  translator: EvdevTranslator;
+  reader: EvdevReader | undefined;
+  /** opening -> open -> ended (reader stopped; waits for the device to leave the list). */
+  state: 'opening' | 'open' | 'ended';
+}
+
+export class LinuxEvdevCapture implements Capture {
+  readonly backend = 'linux-evdev';
+  private readonly emitter = new CaptureEmitter();
+  private readonly modifiers = new ModifierState();
+  private readonly entries = new Map<string, Entry>();
+  private readonly procDevicesPath: string;
+  private readonly devDir: string;
+  private readonly wordBits: 32 | 64;
+  private hotplug: HotplugWatcher | undefined;
+  private running = false;
+  private poolWarned = false;
+
+  constructor(private readonly options: LinuxEvdevCaptureOptions = {}) {
+    this.procDevicesPath = options.procDevicesPath ?? DEFAULT_PROC_DEVICES_PATH;
+    this.devDir = options.devDir ?? DEFAULT_DEV_DIR;
+    this.wordBits = options.wordBits ?? kernelWordBits();
+  }
+
+  async start(): Promise<void> {
+    if (this.running) return;
+    let initial: ProcInputDevice[];
+    try {
+      initial = scanPresentDevices(this.procDevicesPath, this.devDir, this.wordBits);
+    } catch (error) {
+      throw captureError('ATP_CAPTURE_DEVICE_LIST', `cannot read ${this.procDevicesPath}: ${String(error)}`, { details: { path: this.procDevicesPath }, cause: error });
+    }
+    this.running = true;
+    this.hotplug = new HotplugWatcher({
+      procDevicesPath: this.procDevicesPath,
+      devDir: this.devDir,
+      wordBits: this.wordBits,
+      ...(this.options.rescanMs === undefined ? {} : { rescanMs: this.options.rescanMs }),
+      ...(this.options.settleMs === undefined ? {} : { settleMs: this.options.settleMs }),
+      onScan: ({ devices }) => this.apply(devices),
+      onScanError: (error) => this.emitter.fail(captureError('ATP_CAPTURE_DEVICE_LIST', `cannot read ${this.procDevicesPath}: ${String(error)}`, { cause: error })),
+    });
+    this.hotplug.start();
+    await Promise.all(this.apply(initial));
+  }
+
+  async stop(): Promise<void> {
+    if (!this.running) return;
+    this.running = false;
+    this.hotplug?.stop();
+    this.hotplug = undefined;
+    const closing = [...this.entries.values()].map((e) => e.reader?.close());
+    for (const e of this.entries.values()) e.translator.close();
+    this.entries.clear();
+    await Promise.all(closing);
+    this.emitter.end();
+  }
+
+  devices(): DeviceInfo[] {
+    return [...this.entries.values()].filter((e) => e.state === 'open').map((e) => ({ ...e.info }));
+  }
+
+  subscribe(handlers: CaptureHandlers): () => void {
+    return this.emitter.subscribe(handlers);
+  }
+
+  events(options?: CaptureEventsOptions): AsyncIterableIterator<CapturedEvent> {
+    return this.emitter.events(options);
+  }
+
+  /** Reconciles the open devices with a scan; returns the pending opens. */
+  private apply(present: readonly ProcInputDevice[]): Promise<void>[] {
+    if (!this.running) return [];
+    const wanted = new Map(present.filter((d) => this.wants(d)).map((d) => [identityOf(d), d]));
+    for (const [identity, entry] of this.entries) {
+      if (!wanted.has(identity)) this.remove(identity, entry);
+    }
+    const opening: Promise<void>[] = [];
+    for (const [identity, dev] of wanted) {
+      if (!this.entries.has(identity)) opening.push(this.add(identity, dev));
+    }
+    return opening;
+  }
+
+  private wants(dev: ProcInputDevice): boolean {
+    const kinds = this.options.kinds;
+    return kinds === undefined || kinds.includes(toDeviceInfo(dev).kind);
+  }
+
+  private async add(identity: string, dev: ProcInputDevice): Promise<void> {
+    const base = toDeviceInfo(dev);
+    const absRange = resolveAbsRange(dev, base.id, this.options.absRanges);
+    const info = toDeviceInfo(dev, absRange);
+    const translator = new EvdevTranslator({ device: info.id, modifiers: this.modifiers, ...(absRange === undefined ? {} : { absRange }) });
+    const entry: Entry = { dev, info, translator, reader: undefined, state: 'opening' };
+    this.entries.set(identity, entry);
+    const nodePath = `${this.devDir}/${dev.eventNode ?? ''}`;
+    try {
+      const reader = await EvdevReader.open(nodePath, {
+        layout: this.options.layout ?? layoutForArch(process.arch),
+        onEvents: (raw) => {
+          if (this.entries.get(identity) !== entry) return;
+          for (const event of translator.push(raw)) this.emitter.emit(event);
+        },
+        onEnd: () => this.ended(identity, entry),
+        onError: (error) => this.emitter.fail(error),
+      });
+      if (this.entries.get(identity) !== entry || !this.running) {
+        await reader.close();
+        return;
+      }
+      entry.reader = reader;
+      entry.state = 'open';
+      this.emitter.emit({ kind: 'device', t: Date.now(), device: info.id, change: 'added', info });
+      this.checkPool();
+    } catch (error) {
+      if (this.entries.get(identity) === entry) entry.state = 'ended';
+      // A node that vanished between the scan and the open is hotplug, not an error.
+      const errno = isAtpError(error) ? error.details.errno : undefined;
+      if (errno !== 'ENOENT' && errno !== 'ENODEV') {
+        this.emitter.fail(isAtpError(error) ? error : captureError('ATP_CAPTURE_DEVICE_OPEN', `cannot open ${nodePath}: ${String(error)}`, { cause: error }));
+      }
+    }
+  }
+
+  private remove(identity: string, entry: Entry): void {
+    this.entries.delete(identity);
+    void entry.reader?.close();
+    entry.translator.close();
+    if (entry.state === 'open') this.emitter.emit({ kind: 'device', t: Date.now(), device: entry.info.id, change: 'removed', info: entry.info });
+  }
+
+  /** The reader stopped by itself (device gone, EOF, read error): report the removal, then rescan. */
+  private ended(identity: string, entry: Entry): void {
+    if (this.entries.get(identity) !== entry) return;
+    const wasOpen = entry.state === 'open';
+    entry.state = 'ended';
+    entry.reader = undefined;
+    entry.translator.close();
+    if (wasOpen) this.emitter.emit({ kind: 'device', t: Date.now(), device: entry.info.id, change: 'removed', info: entry.info });
+    this.hotplug?.rescan();
+  }
+
+  private checkPool(): void {
+    const open = [...this.entries.values()].filter((e) => e.state === 'open').length;
+    const pool = currentThreadpoolSize();
+    // Warn once fewer than two threads are left for everything else.
+    if (this.poolWarned || open + 2 <= pool) return;
+    this.poolWarned = true;
+    this.emitter.fail(captureError('ATP_CAPTURE_THREADPOOL', `${open} input devices are open but UV_THREADPOOL_SIZE is ${pool}: call configureThreadpool() before anything uses the pool`, { details: { open, pool } }));
+  }
+}
