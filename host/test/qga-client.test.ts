@@ -5,7 +5,7 @@
  * timeout then resync, disconnect and close.
  */
 import net from 'node:net';
-import { Duplex } from 'node:stream';
+import { Duplex, PassThrough } from 'node:stream';
 import fc from 'fast-check';
 import { afterEach, describe, expect, it } from 'vitest';
 import { isAtpError, type AtpErrorCode } from '@atp/protocol';
@@ -189,6 +189,35 @@ describe('QgaClient against a real qemu-ga', () => {
     await expectCode(queued, 'ATP_QGA_CLOSED');
     await expectCode(c.ping(), 'ATP_QGA_CLOSED');
     ga.signal('SIGCONT');
+  });
+
+  it('counts a throwing onDiscard or onTerminated listener instead of crashing the process', async () => {
+    const { c, tap } = await tapClient(await agent());
+    c.onDiscard(() => {
+      throw new Error('listener bug');
+    });
+    c.onTerminated(() => {
+      throw new Error('listener bug');
+    });
+    tap.inject(Buffer.from('not json\n'));
+    await waitFor(() => c.stats.discardedFrames > 0);
+    await c.ping();
+    expect(() => c.close()).not.toThrow();
+    expect(c.stats.listenerFailures).toBeGreaterThanOrEqual(2);
+  });
+
+  it('bounds a stream factory by connectTimeoutMs and destroys a stream that arrives late', async () => {
+    let deliver: (s: Duplex) => void = () => undefined;
+    const late = new Promise<Duplex>((resolve) => (deliver = resolve));
+    await expectCode(QgaClient.connect({ stream: () => late }, { connectTimeoutMs: 200 }), 'ATP_QGA_CONNECT');
+    const stream = new PassThrough();
+    deliver(stream);
+    await waitFor(() => stream.destroyed);
+    expect(stream.listenerCount('error')).toBeGreaterThan(0);
+  });
+
+  it('rejects a TCP port Node refuses synchronously with ATP_QGA_CONNECT', async () => {
+    await expectCode(QgaClient.connect({ host: '127.0.0.1', port: 70_000 }), 'ATP_QGA_CONNECT');
   });
 
   it('fails to connect with ATP_QGA_CONNECT, and to sync with ATP_QGA_SYNC', async () => {

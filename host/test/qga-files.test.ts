@@ -5,7 +5,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { readdir, readFile, writeFile, mkdir } from 'node:fs/promises';
 import path from 'node:path';
-import { PassThrough, Readable } from 'node:stream';
+import { PassThrough, Readable, Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isAtpError } from '@atp/protocol';
 import { QgaClient, qgaDownloadTo } from '../src/vm/qga/index.js';
@@ -75,6 +75,26 @@ describe('file transfer against a real qemu-ga', () => {
     expect(isAtpError(error, 'ATP_QGA_FILE')).toBe(true);
     if (isAtpError(error)) expect(error.details).toMatchObject({ path: dir, op: 'read' });
     expect(await openFds()).toBe(fdsBefore);
+  });
+
+  it('downloadTo rejects ATP_QGA_FILE when the sink is destroyed instead of draining, and closes the handle', async () => {
+    const guestPath = path.join(ga.dir, 'to-dead-sink.bin');
+    await writeFile(guestPath, randomBytes(100_000));
+    const fdsBefore = await openFds();
+    // Never completes a write, so it never drains; destroyed (no error) once the client waits.
+    const sink = new Writable({
+      highWaterMark: 1,
+      write() {
+        setImmediate(() => sink.destroy());
+      },
+    });
+    const error: unknown = await qgaDownloadTo(c, guestPath, sink, { chunkBytes: 10_000 }).catch((e: unknown) => e);
+    expect(isAtpError(error, 'ATP_QGA_FILE')).toBe(true);
+    if (isAtpError(error)) expect(error.details.path).toBe(guestPath);
+    // Already destroyed before the download: rejected too, not left waiting.
+    await expect(qgaDownloadTo(c, guestPath, sink, { chunkBytes: 10_000 })).rejects.toMatchObject({ code: 'ATP_QGA_FILE' });
+    expect(await openFds()).toBe(fdsBefore);
+    await c.ping();
   });
 
   it('rejects a chunk size outside the agent limits', async () => {

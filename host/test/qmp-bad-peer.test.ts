@@ -6,6 +6,7 @@
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import net from 'node:net';
+import { Duplex, PassThrough } from 'node:stream';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -52,6 +53,14 @@ async function fakePeer(greeting: string | ((socket: net.Socket) => void), scrip
   servers.push(server);
   await new Promise<void>((r) => server.listen(sockPath, r));
   return sockPath;
+}
+
+async function until(condition: () => boolean, timeoutMs = 15_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error('condition not met in time');
+    await new Promise((r) => setTimeout(r, 10));
+  }
 }
 
 async function connect(sockPath: string): Promise<QmpClient> {
@@ -122,7 +131,7 @@ describe('QmpClient with a bad peer', () => {
       socket.write(GREETING);
       socket.on('data', (d: Buffer) => {
         for (const line of d.toString('utf8').split('\n').filter(Boolean)) {
-          socket.write(`{"return": {"noDelay": true}, "id": ${JSON.stringify((JSON.parse(line) as { id: unknown }).id)}}\r\n`);
+          socket.write(`{"return": {"tcp": true}, "id": ${JSON.stringify((JSON.parse(line) as { id: unknown }).id)}}\r\n`);
         }
       });
     });
@@ -132,7 +141,7 @@ describe('QmpClient with a bad peer', () => {
     if (address === null || typeof address === 'string') throw new Error('no TCP address');
     const client = await QmpClient.connect({ host: '127.0.0.1', port: address.port });
     clients.push(client);
-    expect(await client.execute('x')).toEqual({ noDelay: true });
+    expect(await client.execute('x')).toEqual({ tcp: true });
   });
 
   it('speaks QMP over any Duplex from a stream factory', async () => {
@@ -141,5 +150,68 @@ describe('QmpClient with a bad peer', () => {
     clients.push(client);
     expect(client.state).toBe('ready');
     expect(await client.execute('query-anything')).toEqual({});
+  });
+
+  it('destroys a stream that a factory delivers after the connect timeout', async () => {
+    let deliver: (s: Duplex) => void = () => undefined;
+    const late = new Promise<Duplex>((resolve) => (deliver = resolve));
+    await expect(QmpClient.connect({ stream: () => late }, { connectTimeoutMs: 100 })).rejects.toMatchObject({ code: 'ATP_QMP_CONNECT' });
+    const stream = new PassThrough();
+    deliver(stream);
+    await until(() => stream.destroyed);
+    // It also got an 'error' listener: a late failure is not an uncaught exception.
+    expect(stream.listenerCount('error')).toBeGreaterThan(0);
+  });
+
+  it('fails connect when the link drops right after the qmp_capabilities reply, never a ready client without a link', async () => {
+    // The reply and the close come in one turn, before connect() sees the reply: a race real sockets rarely show.
+    class DropAfterNegotiation extends Duplex {
+      override _read(): void {}
+      override _write(chunk: Buffer, _encoding: BufferEncoding, callback: () => void): void {
+        const { id } = JSON.parse(chunk.toString('utf8')) as { id: unknown };
+        process.nextTick(() => {
+          this.push(`{"return": {}, "id": ${JSON.stringify(id)}}\r\n`);
+          this.destroy();
+        });
+        callback();
+      }
+    }
+    for (const reconnect of [false, true]) {
+      const peer = new DropAfterNegotiation();
+      peer.push(GREETING);
+      const outcome = await QmpClient.connect({ stream: () => Promise.resolve(peer) }, { reconnect, connectTimeoutMs: 2000 }).then(
+        (c) => {
+          clients.push(c);
+          return c.state;
+        },
+        (e: unknown) => e,
+      );
+      expect(outcome).toMatchObject({ code: 'ATP_QMP_CONNECT' });
+    }
+  });
+
+  it('timeoutMs: Infinity waits for the reply instead of timing out at once', async () => {
+    let release: () => void = () => undefined;
+    let received = false;
+    const peer = await fakePeer(GREETING, (s, c) => {
+      const reply = (): boolean => s.write(`{"return": {"late": true}, "id": ${JSON.stringify(c.id)}}\r\n`);
+      if (c.execute === 'qmp_capabilities') return void reply();
+      received = true;
+      release = reply;
+    });
+    const client = await connect(peer);
+    const result = client.execute('slow', undefined, { timeoutMs: Number.POSITIVE_INFINITY }).then(
+      (v) => ({ v }),
+      (e: unknown) => ({ e }),
+    );
+    await until(() => received);
+    // Past the 1 ms Node would have turned Infinity into.
+    await new Promise((r) => setTimeout(r, 50));
+    release();
+    expect(await result).toEqual({ v: { late: true } });
+    const event = client.waitForEvent('NEVER', { timeoutMs: Number.POSITIVE_INFINITY }).catch((e: unknown) => e);
+    await new Promise((r) => setTimeout(r, 50));
+    await client.close();
+    expect(await event).toMatchObject({ code: 'ATP_QMP_CLOSED' });
   });
 });

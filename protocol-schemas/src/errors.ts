@@ -39,6 +39,44 @@ export const ERROR_CODES = {
 
   // Clock offset (protocol-schemas/src/clock.ts)
   ATP_CLOCK_NO_SAMPLES: 'No usable ping samples to estimate a clock offset from (none given, or none with a non-negative round trip).',
+
+  // Guest agent capture backends (guest-agent/src/capture)
+  ATP_CAPTURE_DEVICE_LIST: 'The input device list (/proc/bus/input/devices) could not be read.',
+  ATP_CAPTURE_DEVICE_OPEN: 'An input device node could not be opened (permissions: the agent needs read access to /dev/input/event*).',
+  ATP_CAPTURE_DEVICE_READ: 'Reading an input device failed for a reason other than the device going away.',
+  ATP_CAPTURE_THREADPOOL: 'More input devices are open than libuv threadpool threads are left for other work; set UV_THREADPOOL_SIZE before start.',
+
+  // Agent hub (host/src/hub)
+  ATP_HUB_AUTH: 'An agent or page presented a token the hub does not accept for its agent id; the session was closed.',
+  ATP_HUB_FRAME: 'A frame the transport cannot carry as a message (a binary WebSocket frame, a transport-level framing error); the session was closed.',
+  ATP_HUB_LIMIT_SESSIONS: 'The hub already holds its maximum number of connections; the new one was refused.',
+  ATP_HUB_LIMIT_RATE: 'A session sent messages faster than its rate limit allows; it was closed.',
+  ATP_HUB_HELLO_TIMEOUT: 'A connection did not send hello within the hello timeout; it was closed.',
+  ATP_HUB_IDLE_TIMEOUT: 'A session sent nothing (not even a pong) within its idle timeout; it was closed.',
+  ATP_HUB_PROTOCOL: 'A peer broke the agent protocol (message before hello, second hello, events for another boot id, a host-only message type).',
+  ATP_HUB_SUPERSEDED: 'A newer session for the same agent id replaced this one.',
+  ATP_HUB_CLOSED: 'The hub was closed by its owner (sessions end, streams finish, further calls are refused).',
+  ATP_HUB_CHANNEL: 'A channel the hub connects to (a QEMU virtio-serial chardev socket) could not be opened or dropped; the hub retries with backoff.',
+  ATP_HUB_LISTEN: 'A hub listener could not bind its address.',
+  ATP_HUB_STORE: 'The hub event store could not read or write its journal; nothing was acknowledged past the failure.',
+
+  // Lab VM (host/src/lab)
+  ATP_LAB_PREREQ: 'A prerequisite of the lab VM is missing (binary, Debian package lists); the message lists them with the apt-get install line.',
+  ATP_LAB_IMAGE: 'Building the lab guest image failed (apt-get download, dpkg-deb, ldd, esbuild, writing the initramfs).',
+  ATP_LAB_BOOT: 'The lab VM did not start or did not become ready (QEMU exited, QGA or the agent did not answer in time); the message quotes the console.',
+  ATP_LAB_STATE: 'The lab state file is missing, unreadable or invalid, or names a VM that is not running.',
+
+  // Guest agent links, session, config and exec (guest-agent/src/link, config.ts, exec)
+  ATP_AGENT_CONNECT: 'The agent could not open its link to the host (refused, unreachable, virtio-serial port missing, or no host on the port); it retries with backoff.',
+  ATP_AGENT_DISCONNECTED: "The agent's link to the host closed or failed; unacknowledged events are resent after the reconnect.",
+  ATP_AGENT_TIMEOUT: 'The host sent no welcome in time, or the link carried no traffic for three heartbeats; the agent reconnects.',
+  ATP_AGENT_AUTH: "The host refused the agent's token (ATP_HUB_AUTH); the agent logs it and retries with a long backoff.",
+  ATP_AGENT_REFUSED: "The host answered the agent's hello with an error other than a refused token; details.hostCode names it.",
+  ATP_AGENT_CLOSED: 'The agent session or link was stopped by its owner.',
+  ATP_AGENT_CONFIG: 'An agent config or token file could not be read or parsed, or a setting is missing; the message names the file or source and the field.',
+  ATP_EXEC_SPAWN: 'An exec request could not start its command (no such file, permission denied, bad cwd).',
+  ATP_EXEC_TIMEOUT: 'An exec request ran past its timeout and was killed.',
+  ATP_EXEC_DISABLED: 'The agent refuses exec requests (started without --allow-exec).',
 } as const satisfies Record<`ATP_${string}`, string>;
 
 export type AtpErrorCode = keyof typeof ERROR_CODES;

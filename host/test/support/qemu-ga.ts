@@ -5,11 +5,12 @@
  * SIGKILL) and removes the dir.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtemp, rm, stat } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { requireBinary } from './binaries.js';
+import { listening } from './qemu.js';
 
 export interface QemuGaOptions {
   /** Commands to disable (qemu-ga -b / --block-rpcs). */
@@ -77,8 +78,8 @@ export async function startQemuGa(options: QemuGaOptions = {}): Promise<QemuGa> 
       await handle.stop();
       throw new Error(`qemu-ga exited before creating its socket: ${stderr}`);
     }
-    const st = await stat(socketPath).catch(() => undefined);
-    if (st?.isSocket()) return handle;
+    // The socket file exists from bind(); connecting before listen() is refused, so wait for listen().
+    if ((await listening([socketPath])).has(socketPath)) return handle;
     if (Date.now() > deadline) {
       await handle.stop();
       throw new Error(`qemu-ga did not create ${socketPath} within 15 s: ${stderr}`);

@@ -13,7 +13,7 @@
 import { randomInt } from 'node:crypto';
 import type { Duplex, Readable } from 'node:stream';
 import { AtpError } from '@atp/protocol';
-import { connectSocket, describeTarget, type SocketTarget } from '../connect.js';
+import { describeTarget } from '../connect.js';
 import { QGA_MAX_SYNC_ID, QgaDecoder, encodeCommand, encodeSyncDelimited, type QgaDecoded, type QgaReply } from './codec.js';
 import { info, osInfo, ping, type QgaInfo } from './commands.js';
 import { qgaCommandError, withTarget } from './errors.js';
@@ -21,8 +21,10 @@ import { exec, type ExecOptions, type ExecResult } from './exec.js';
 import type { QgaExecuteOptions, QgaExecutor } from './executor.js';
 import { download, upload, type DownloadOptions, type UploadOptions, type UploadResult } from './files.js';
 import type { GuestOsInfo } from './messages.js';
+import { openStream, type StreamTarget } from '../connect.js';
+import { timerDelay } from '../../util/timers.js';
 
-export type QgaTarget = SocketTarget | { stream: () => Promise<Duplex> };
+export type QgaTarget = StreamTarget;
 
 export interface QgaClientOptions {
   connectTimeoutMs?: number;
@@ -44,6 +46,8 @@ export interface QgaDiscardStats {
   delimiters: number;
   /** guest-sync-delimited exchanges completed. */
   syncs: number;
+  /** onDiscard / onTerminated listeners that threw (counted, never propagated). */
+  listenerFailures: number;
 }
 
 export interface QgaDiscardEvent {
@@ -62,7 +66,7 @@ interface Job {
 }
 
 export class QgaClient implements QgaExecutor {
-  readonly stats: QgaDiscardStats = { discardedBytes: 0, discardedFrames: 0, delimiters: 0, syncs: 0 };
+  readonly stats: QgaDiscardStats = { discardedBytes: 0, discardedFrames: 0, delimiters: 0, syncs: 0, listenerFailures: 0 };
   private readonly decoder: QgaDecoder;
   private readonly timeoutMs: number;
   private readonly syncTimeoutMs: number;
@@ -96,23 +100,13 @@ export class QgaClient implements QgaExecutor {
 
   /** Opens the channel and synchronises it; rejects ATP_QGA_CONNECT or ATP_QGA_SYNC. */
   static async connect(target: QgaTarget, options: QgaClientOptions = {}): Promise<QgaClient> {
-    const connectTimeoutMs = options.connectTimeoutMs ?? 5_000;
-    let stream: Duplex;
-    if ('stream' in target) {
-      try {
-        stream = await target.stream();
-      } catch (cause) {
-        throw new AtpError('ATP_QGA_CONNECT', `cannot open the guest agent stream: ${cause instanceof Error ? cause.message : String(cause)}`, { cause });
-      }
-    } else {
-      stream = await connectSocket(target, connectTimeoutMs, 'ATP_QGA_CONNECT');
-    }
+    const stream = await openStream(target, options.connectTimeoutMs ?? 5_000, 'ATP_QGA_CONNECT');
     const client = new QgaClient(stream, options);
     try {
       await client.sync();
     } catch (error) {
       client.close();
-      throw withTarget(error, 'stream' in target ? 'stream' : describeTarget(target));
+      throw withTarget(error, describeTarget(target));
     }
     return client;
   }
@@ -236,7 +230,7 @@ export class QgaClient implements QgaExecutor {
       const timer = setTimeout(() => {
         finish();
         reject(onTimeout());
-      }, timeoutMs);
+      }, timerDelay(timeoutMs));
       this.waiter = make(
         (v) => {
           finish();
@@ -288,7 +282,16 @@ export class QgaClient implements QgaExecutor {
   private discard(bytes: number, reason: string): void {
     this.stats.discardedBytes += bytes;
     this.stats.discardedFrames += 1;
-    for (const listener of this.discardListeners) listener({ bytes, reason });
+    for (const listener of [...this.discardListeners]) this.callListener(() => listener({ bytes, reason }));
+  }
+
+  /** Listeners run inside stream events: one that throws must not crash the process. */
+  private callListener(call: () => void): void {
+    try {
+      call();
+    } catch {
+      this.stats.listenerFailures += 1;
+    }
   }
 
   private terminate(error: AtpError): void {
@@ -297,6 +300,6 @@ export class QgaClient implements QgaExecutor {
     this.waiter?.fail(error);
     for (const job of this.queue.splice(0)) job.reject(error);
     this.stream.destroy();
-    for (const listener of this.terminatedListeners) listener(error);
+    for (const listener of [...this.terminatedListeners]) this.callListener(() => listener(error));
   }
 }

@@ -129,18 +129,38 @@ export async function downloadTo(executor: QgaExecutor, guestPath: string, sink:
   let total = 0;
   await readChunks(executor, guestPath, options, async (chunk) => {
     total += chunk.length;
-    if (!sink.write(chunk)) await new Promise<void>((resolve, reject) => {
-      const cleanup = (): void => {
-        sink.off('drain', onDrain);
-        sink.off('error', onError);
-      };
-      const onDrain = (): void => { cleanup(); resolve(); };
-      const onError = (e: Error): void => { cleanup(); reject(new AtpError('ATP_QGA_FILE', `local sink failed while downloading ${guestPath}: ${e.message}`, { cause: e, details: { path: guestPath } })); };
-      sink.once('drain', onDrain);
-      sink.once('error', onError);
-    });
+    if (!sink.write(chunk)) await drained(sink, guestPath);
   });
   return total;
+}
+
+/**
+ * Waits for 'drain'. A sink that is destroyed (or errors) meanwhile never drains,
+ * and one destroyed earlier emits nothing at all: both reject ATP_QGA_FILE.
+ */
+function drained(sink: Writable, guestPath: string): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    const fail = (cause?: Error): void => {
+      cleanup();
+      const why = cause ? `failed: ${cause.message}` : 'was closed';
+      reject(new AtpError('ATP_QGA_FILE', `local sink ${why} while downloading ${guestPath}`, { cause, details: { path: guestPath } }));
+    };
+    const onDrain = (): void => {
+      cleanup();
+      resolve();
+    };
+    const onError = (e: Error): void => fail(e);
+    const onClose = (): void => fail(sink.errored ?? undefined);
+    const cleanup = (): void => {
+      sink.off('drain', onDrain);
+      sink.off('error', onError);
+      sink.off('close', onClose);
+    };
+    if (sink.destroyed || sink.errored) return fail(sink.errored ?? undefined);
+    sink.once('drain', onDrain);
+    sink.once('error', onError);
+    sink.once('close', onClose);
+  });
 }
 
 async function readChunks(executor: QgaExecutor, guestPath: string, options: DownloadOptions, onChunk: (chunk: Uint8Array) => void | Promise<void>): Promise<void> {

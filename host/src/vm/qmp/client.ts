@@ -18,9 +18,11 @@ import { AtpError, backoffDelay, type BackoffOptions } from '@atp/protocol';
 import { encodeQmpCommand, type QmpDecoded } from './codec.js';
 import { QmpEventHub, type QmpEventOverflow, type QmpEventStream, type WaitForEventOptions } from './event-hub.js';
 import type { QmpExecuteOptions, QmpExecutor } from './executor.js';
-import { describeQmpTarget, openStream, QmpLink, type QmpTarget } from './link.js';
+import { openStream } from '../connect.js';
+import { describeQmpTarget, QmpLink, type QmpTarget } from './link.js';
 import { Listeners } from './listeners.js';
 import { PendingCommands } from './pending.js';
+import { timerDelay } from '../../util/timers.js';
 import type { QmpEvent, QmpGreeting } from './messages.js';
 
 export type QmpState = 'connecting' | 'ready' | 'reconnecting' | 'closed';
@@ -101,7 +103,6 @@ export class QmpClient implements QmpExecutor {
       client.finish(error);
       throw error;
     }
-    client.setState('ready');
     return client;
   }
 
@@ -129,7 +130,7 @@ export class QmpClient implements QmpExecutor {
       const timer = setTimeout(() => {
         off();
         reject(new AtpError('ATP_QMP_TIMEOUT', `QMP client not '${state}' within ${timeoutMs} ms (is '${this.currentState}')`, { details: { state, timeoutMs } }));
-      }, timeoutMs);
+      }, timerDelay(timeoutMs));
       const off = this.on('state', (s) => {
         if (s !== state) return;
         clearTimeout(timer);
@@ -145,7 +146,7 @@ export class QmpClient implements QmpExecutor {
     if (this.currentState === 'reconnecting' || this.currentState === 'connecting') await this.waitReady(command, timeoutMs);
     const link = this.link;
     if (this.currentState !== 'ready' || !link) throw this.notUsableError(command);
-    const remaining = Math.max(1, timeoutMs - (Date.now() - started));
+    const remaining = Math.max(1, timerDelay(timeoutMs) - (Date.now() - started));
     return (await this.send(link, command, args, remaining, options.oob === true)) as T;
   }
 
@@ -172,8 +173,13 @@ export class QmpClient implements QmpExecutor {
     if (link && !link.stream.closed) await new Promise<void>((resolve) => link.stream.once('close', () => resolve()));
   }
 
+  /**
+   * Opens a link, negotiates, and goes 'ready' in the same turn as it checks the
+   * link is still up: a link that drops between the qmp_capabilities reply and
+   * that check is a failed attempt, never a 'ready' client without a connection.
+   */
   private async openLink(): Promise<void> {
-    const stream = await openStream(this.target, this.connectTimeoutMs);
+    const stream = await openStream(this.target, this.connectTimeoutMs, 'ATP_QMP_CONNECT');
     if (this.currentState === 'closed') {
       stream.destroy();
       throw new AtpError('ATP_QMP_CLOSED', 'the QMP client was closed while connecting');
@@ -189,11 +195,17 @@ export class QmpClient implements QmpExecutor {
       const message = cause instanceof Error ? cause.message : String(cause);
       throw new AtpError('ATP_QMP_NEGOTIATION', `qmp_capabilities failed on ${describeQmpTarget(this.target)}: ${message}`, { cause });
     }
+    if (link.down || this.link !== link || this.isClosed()) {
+      throw new AtpError('ATP_QMP_CONNECT', `the QMP connection to ${describeQmpTarget(this.target)} closed right after negotiation`, { details: { target: describeQmpTarget(this.target) } });
+    }
     link.phase = 'ready';
     this.lastGreeting = greeting;
+    this.setState('ready');
+    for (const waiter of [...this.readyWaiters]) waiter.ready();
   }
 
   private send(link: QmpLink, command: string, args: Record<string, unknown> | undefined, timeoutMs: number, oob: boolean): Promise<unknown> {
+    if (link.down) return Promise.reject(new AtpError('ATP_QMP_DISCONNECTED', `${command}: not sent, the QMP connection is closed`, { details: { command } }));
     const id = this.pending.allocateId();
     let bytes: Uint8Array;
     try {
@@ -235,7 +247,7 @@ export class QmpClient implements QmpExecutor {
     const maxAttempts = options.maxAttempts ?? Number.POSITIVE_INFINITY;
     for (let attempt = 0; attempt < maxAttempts; attempt++) {
       await new Promise<void>((wake) => {
-        this.reconnectTimer = { timer: setTimeout(wake, backoffDelay(attempt, options)), wake };
+        this.reconnectTimer = { timer: setTimeout(wake, timerDelay(backoffDelay(attempt, options))), wake };
       });
       this.reconnectTimer = undefined;
       if (this.isClosed()) return;
@@ -246,13 +258,8 @@ export class QmpClient implements QmpExecutor {
         if (error instanceof AtpError) this.notes.emit('error', error);
         continue;
       }
-      if (this.isClosed()) {
-        this.link?.destroy();
-        return;
-      }
+      if (this.isClosed()) return; // a 'state' listener closed the client; finish() dropped the link
       this.counters.reconnects += 1;
-      this.setState('ready');
-      for (const waiter of [...this.readyWaiters]) waiter.ready();
       if (this.lastGreeting) this.notes.emit('reconnected', { attempts: attempt + 1, greeting: this.lastGreeting });
       return;
     }
@@ -275,7 +282,7 @@ export class QmpClient implements QmpExecutor {
       };
       const timer = setTimeout(() => {
         waiter.fail(new AtpError('ATP_QMP_DISCONNECTED', `${command}: not sent, QMP did not reconnect within ${timeoutMs} ms`, { details: { command, timeoutMs } }));
-      }, timeoutMs);
+      }, timerDelay(timeoutMs));
       this.readyWaiters.add(waiter);
     });
   }

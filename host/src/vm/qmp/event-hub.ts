@@ -8,6 +8,7 @@
  */
 import { AtpError } from '@atp/protocol';
 import type { QmpEvent } from './messages.js';
+import { timerDelay } from '../../util/timers.js';
 
 export const DEFAULT_EVENT_BUFFER = 1024;
 
@@ -143,7 +144,7 @@ export class QmpEventHub {
             details: { event: name, timeoutMs: options.timeoutMs },
           }),
         );
-      }, options.timeoutMs);
+      }, timerDelay(options.timeoutMs));
       const unsubscribe = this.onEvent(name, (event) => {
         if (options.predicate && !options.predicate(event)) return;
         cleanup();

@@ -6,36 +6,19 @@
  */
 import type { Duplex } from 'node:stream';
 import { AtpError } from '@atp/protocol';
-import { connectSocket, describeTarget, type SocketTarget } from '../connect.js';
+import { describeTarget, type StreamTarget } from '../connect.js';
 import { QmpDecoder, type QmpDecoded } from './codec.js';
+import { timerDelay } from '../../util/timers.js';
 import type { QmpGreeting } from './messages.js';
 
 /** Where QMP lives: a unix socket, TCP, or a factory for any Duplex (libvirt passthrough, SSH forwards). */
-export type QmpTarget = SocketTarget | { stream: () => Promise<Duplex> };
+export type QmpTarget = StreamTarget;
 
-export function describeQmpTarget(target: QmpTarget): string {
-  return 'stream' in target ? 'custom stream' : describeTarget(target);
-}
+export const describeQmpTarget = describeTarget;
 
 export interface LinkHandlers {
   onDecoded(link: QmpLink, item: QmpDecoded): void;
   onDown(link: QmpLink, error: AtpError): void;
-}
-
-export async function openStream(target: QmpTarget, timeoutMs: number): Promise<Duplex> {
-  if (!('stream' in target)) return connectSocket(target, timeoutMs, 'ATP_QMP_CONNECT');
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`timed out after ${timeoutMs} ms`)), timeoutMs);
-  });
-  try {
-    return await Promise.race([target.stream(), timeout]);
-  } catch (cause) {
-    const message = cause instanceof Error ? cause.message : String(cause);
-    throw new AtpError('ATP_QMP_CONNECT', `cannot open the QMP stream: ${message}`, { cause, details: { target: 'custom stream' } });
-  } finally {
-    clearTimeout(timer);
-  }
 }
 
 export class QmpLink {
@@ -59,7 +42,7 @@ export class QmpLink {
   /** Resolves with the greeting, or rejects ATP_QMP_GREETING (wrong first message, closed, or timed out). */
   waitForGreeting(timeoutMs: number): Promise<QmpGreeting> {
     return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => fail(new AtpError('ATP_QMP_GREETING', `no QMP greeting within ${timeoutMs} ms`, { details: { timeoutMs } })), timeoutMs);
+      const timer = setTimeout(() => fail(new AtpError('ATP_QMP_GREETING', `no QMP greeting within ${timeoutMs} ms`, { details: { timeoutMs } })), timerDelay(timeoutMs));
       const fail = (error: AtpError): void => {
         clearTimeout(timer);
         this.greetingWaiter = undefined;

@@ -5,6 +5,7 @@
  */
 import { AtpError } from '@atp/protocol';
 import type { QmpErrorReply, QmpReturn } from './messages.js';
+import { timerDelay } from '../../util/timers.js';
 
 interface Pending {
   command: string;
@@ -33,7 +34,7 @@ export class PendingCommands {
       const timer = setTimeout(() => {
         this.map.delete(id);
         reject(new AtpError('ATP_QMP_TIMEOUT', `${command}: no reply within ${timeoutMs} ms`, { details: { command, id, timeoutMs } }));
-      }, timeoutMs);
+      }, timerDelay(timeoutMs));
       this.map.set(id, { command, resolve, reject, timer });
     });
   }
