@@ -4,3 +4,6 @@
  * package only re-exports the protocol version it speaks.
  */
 export { PROTOCOL_VERSION } from '@atp/protocol';
+export * from './capture/index.js';
+export * from './link/index.js';
+export * from './exec/index.js';

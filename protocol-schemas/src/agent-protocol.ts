@@ -110,7 +110,7 @@ export const ExecResultBodySchema = z.object({
   stdoutTruncated: z.boolean(),
   stderrTruncated: z.boolean(),
   durationMs: z.number().min(0),
-  /** Set when the command never ran (spawn failed, say). */
+  /** Set when the command did not run to its own end: it never started (spawn failed, exec disabled) or was killed at its timeout (ATP_EXEC_TIMEOUT). */
   error: z.object({ code: z.string().min(1).max(64), message: z.string() }).optional(),
 });
 

@@ -5,6 +5,7 @@ export * from './validate.js';
 export * from './backoff.js';
 export * from './clock.js';
 export * from './agent-protocol.js';
+export * from './delivery.js';
 export * from './scenario.js';
 export * from './report.js';
 export * from './keys/index.js';

@@ -1,0 +1,114 @@
+/**
+ * `atp-agent run`: wires a capture backend to an AgentSession over the
+ * configured link, and stops gracefully on SIGTERM / SIGINT (capture first,
+ * then flush and wait for the last acks within shutdownTimeoutMs, then exit 0).
+ */
+import { randomUUID } from 'node:crypto';
+import os from 'node:os';
+import type { Readable } from 'node:stream';
+import type { AtpError, DeviceInfo } from '@atp/protocol';
+import { LinuxEvdevCapture } from '../capture/index.js';
+import type { Capture } from '../capture/index.js';
+import type { AgentConfig } from '../config.js';
+import { runExec } from '../exec/index.js';
+import { AgentSession, TcpLink, VirtioLink, WsLink, parseHostPort } from '../link/index.js';
+import type { AgentIdentity, Link, SessionLogger } from '../link/index.js';
+import { AGENT_VERSION } from '../version.js';
+import { StdinJsonCapture } from './stdin-capture.js';
+
+export function createLink(config: AgentConfig): Link {
+  switch (config.link) {
+    case 'tcp':
+      return new TcpLink(parseHostPort(config.endpoint));
+    case 'ws':
+      return new WsLink({ url: config.endpoint });
+    case 'virtio':
+      return new VirtioLink({
+        endpoint: config.endpoint,
+        ...(config.virtioDevRoot === undefined ? {} : { devRoot: config.virtioDevRoot }),
+        ...(config.virtioSysRoot === undefined ? {} : { sysRoot: config.virtioSysRoot }),
+      });
+  }
+}
+
+export function createCapture(config: AgentConfig, stdin: Readable, log: SessionLogger): Capture {
+  if (config.capture === 'stdin-json') return new StdinJsonCapture(stdin, (lines) => log.info('capture input ended', { lines }));
+  return new LinuxEvdevCapture();
+}
+
+export interface RunAgentDeps {
+  logger: SessionLogger;
+  stdin?: Readable;
+  /** Resolves when the agent should stop (default: the first SIGTERM or SIGINT). */
+  stopSignal?: Promise<string>;
+}
+
+export function firstSignal(): Promise<string> {
+  return new Promise((resolve) => {
+    const on = (signal: string): void => {
+      process.off('SIGTERM', on);
+      process.off('SIGINT', on);
+      resolve(signal);
+    };
+    process.on('SIGTERM', on);
+    process.on('SIGINT', on);
+  });
+}
+
+export async function runAgent(config: AgentConfig, deps: RunAgentDeps): Promise<number> {
+  const log = deps.logger;
+  const stopSignal = deps.stopSignal ?? firstSignal();
+  const capture = createCapture(config, deps.stdin ?? process.stdin, log);
+  const link = createLink(config);
+  const bootId = randomUUID();
+  const wanted = new Set(config.devices);
+  const identity = (): AgentIdentity => ({
+    agentId: config.agentId,
+    bootId,
+    os: { platform: process.platform, release: os.release(), arch: process.arch, hostname: os.hostname() },
+    captureBackends: [capture.backend],
+    capabilities: ['events', 'ping', 'capture-control', ...(config.allowExec ? ['exec'] : [])],
+    version: AGENT_VERSION,
+    token: config.token,
+    devices: capture.devices().filter((d: DeviceInfo) => wanted.size === 0 || wanted.has(d.id)).slice(0, 256),
+  });
+  const session = new AgentSession({
+    link,
+    identity,
+    bootId,
+    resendCapacity: config.resendCapacity,
+    batchWindowMs: config.batchWindowMs,
+    logger: log,
+    handlers: {
+      captureStart: () => capture.start(),
+      captureStop: () => capture.stop(),
+      ...(config.allowExec ? { exec: (body) => runExec(body) } : {}),
+    },
+  });
+  let rejected = 0;
+  capture.subscribe({
+    event: (event) => {
+      if (wanted.size > 0 && event.kind !== 'device' && !wanted.has(event.device)) return;
+      try {
+        session.push(event);
+      } catch (error) {
+        if (rejected++ < 10) log.warn('event rejected', { error: error instanceof Error ? error.message : String(error) });
+      }
+    },
+    error: (error: AtpError) => log.warn('capture error', { code: error.code, error: error.message }),
+  });
+  log.info('atp-agent starting', { version: AGENT_VERSION, agentId: config.agentId, bootId, link: link.description, capture: capture.backend });
+  try {
+    await capture.start();
+  } catch (error) {
+    log.error('capture did not start; waiting for capture-start from the host', { error: error instanceof Error ? error.message : String(error) });
+  }
+  session.start();
+  const signal = await stopSignal;
+  log.info('stopping', { signal, unacked: session.sender.unacked });
+  await capture.stop().catch(() => undefined);
+  const { unacked } = await session.stop(config.shutdownTimeoutMs);
+  if (unacked > 0) log.warn('stopped with events the host never acknowledged', { unacked, lastSeq: session.sender.lastSeq });
+  else log.info('stopped; every event acknowledged', { lastSeq: session.sender.lastSeq });
+  return 0;
+}

@@ -1,0 +1,80 @@
+/** The `atp-agent` command line (commander): run, devices, --version. */
+import { Command, Option } from 'commander';
+import { AtpError } from '@atp/protocol';
+import { SETTINGS } from '../config-schema.js';
+import { loadAgentConfig } from '../config.js';
+import type { FlagValues } from '../config.js';
+import { AGENT_VERSION } from '../version.js';
+import { runAgent } from './agent.js';
+import { devicesCommand } from './devices.js';
+import { createJsonLogger } from './log.js';
+
+/** Exit codes: 0 ok, 1 runtime failure, 2 bad configuration or usage. */
+export async function runCli(argv: readonly string[]): Promise<number> {
+  let code = 0;
+  const log = createJsonLogger('info');
+  const program = new Command('atp-agent')
+    .description('ATP guest agent: reports the input events this guest observed to the ATP host')
+    .version(AGENT_VERSION, '-V, --version')
+    .exitOverride()
+    .configureOutput({ writeErr: (text) => void process.stderr.write(text) });
+
+  const run = program.command('run').description('connect to the host and stream observed input events').option('-c, --config <file>', 'config file (YAML or JSON); also ATP_AGENT_CONFIG');
+  for (const s of SETTINGS) {
+    if (s.kind === 'bool') {
+      run.addOption(new Option(`--${s.flag}`, `${s.description} [${s.env}]`));
+      run.addOption(new Option(`--no-${s.flag}`).hideHelp());
+    } else if (s.kind === 'list') {
+      run.addOption(new Option(`--${s.flag} <value>`, `${s.description}; repeatable [${s.env}]`).argParser((v: string, prev: string[] | undefined) => [...(prev ?? []), v]));
+    } else {
+      run.addOption(new Option(`--${s.flag} <value>`, `${s.description} [${s.env}]`));
+    }
+  }
+  run.action(async (opts: Record<string, unknown>) => {
+    let config;
+    try {
+      config = await loadAgentConfig({ flags: toFlagValues(opts), env: process.env });
+    } catch (error) {
+      log.error('invalid configuration', errorFields(error));
+      code = 2;
+      return;
+    }
+    log.level = config.logLevel;
+    code = await runAgent(config, { logger: log });
+  });
+
+  program
+    .command('devices')
+    .description('list the input devices the kernel reports')
+    .option('--json', 'machine-readable output')
+    .action(async (opts: { json?: boolean }) => {
+      await devicesCommand(opts, (text) => void process.stdout.write(text));
+    });
+
+  try {
+    await program.parseAsync([...argv]);
+  } catch (error) {
+    const commanderCode = (error as { code?: unknown }).code;
+    if (commanderCode === 'commander.version' || commanderCode === 'commander.helpDisplayed' || commanderCode === 'commander.help') return 0;
+    if (typeof commanderCode === 'string' && commanderCode.startsWith('commander.')) return 2;
+    log.error('atp-agent failed', errorFields(error));
+    return 1;
+  }
+  return code;
+}
+
+function toFlagValues(opts: Record<string, unknown>): FlagValues {
+  const flags: FlagValues = {};
+  if (typeof opts['config'] === 'string') flags.config = opts['config'];
+  for (const s of SETTINGS) {
+    // commander camel-cases flags: --agent-id → agentId, --device → device.
+    const value = opts[s.flag.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase())];
+    if (typeof value === 'string' || typeof value === 'boolean' || Array.isArray(value)) flags[s.key] = value as string | boolean | string[];
+  }
+  return flags;
+}
+
+function errorFields(error: unknown): Record<string, unknown> {
+  if (error instanceof AtpError) return { code: error.code, error: error.message, ...error.details };
+  return { error: error instanceof Error ? error.message : String(error) };
+}

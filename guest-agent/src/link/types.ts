@@ -1,0 +1,42 @@
+/**
+ * The transport seam of the agent: a Link opens connections to the host; a
+ * connection carries whole agent-protocol messages both ways. TCP, WebSocket and
+ * virtio-serial implement it; the session above never sees bytes.
+ */
+import type { AgentDecodeItem, AgentMessage, AtpError } from '@atp/protocol';
+
+export type LinkKind = 'tcp' | 'ws' | 'virtio';
+
+export interface LinkConnection {
+  /** Where this connection goes, for logs. */
+  readonly description: string;
+  /**
+   * Sends one message, validated and encoded; resolves once it was handed to
+   * the OS. Sends are written in call order. Rejects ATP_AGENT_DISCONNECTED
+   * when the connection is down, ATP_SCHEMA_INVALID / ATP_FRAME_TOO_LARGE for a
+   * message that cannot be sent.
+   */
+  send(message: AgentMessage): Promise<void>;
+  /** Received messages, and a decode error item for each bad frame; ends when the connection goes down. */
+  readonly received: AsyncIterable<AgentDecodeItem>;
+  /** Resolves once the connection is down, with why (undefined after close()). */
+  readonly down: Promise<AtpError | undefined>;
+  /** Closes the connection; idempotent. */
+  close(): Promise<void>;
+}
+
+export interface Link {
+  readonly kind: LinkKind;
+  /** The configured endpoint, for logs. */
+  readonly description: string;
+  /** Opens one connection; rejects ATP_AGENT_CONNECT (or ATP_AGENT_TIMEOUT). */
+  connect(): Promise<LinkConnection>;
+}
+
+/** Structured logging as the session and links use it (the CLI writes JSON lines to stderr). */
+export interface SessionLogger {
+  debug(msg: string, fields?: Record<string, unknown>): void;
+  info(msg: string, fields?: Record<string, unknown>): void;
+  warn(msg: string, fields?: Record<string, unknown>): void;
+  error(msg: string, fields?: Record<string, unknown>): void;
+}
