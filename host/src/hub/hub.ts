@@ -1,0 +1,301 @@
+/**
+ * The agent hub: accepts agents and web-verifier pages over its listeners
+ * (TCP, WebSocket, virtio-serial chardev sockets), runs one Session per
+ * connection, dedupes by (agentId, bootId, seq), commits to the EventStore
+ * before acknowledging, and serves consumer streams read back from the store.
+ * One session per agent id: a newer one supersedes the older.
+ */
+import { setMaxListeners } from 'node:events';
+import { performance } from 'node:perf_hooks';
+import { AtpError, type BackoffOptions, type ClockEstimate, type HelloBody, type ObservedEvent } from '@atp/protocol';
+import { TokenChecker, type HubAuthOptions } from './auth.js';
+import { ClockTracker } from './clock-tracker.js';
+import { dedupeBatch } from './dedupe.js';
+import { resolveLimits, type HubLimits } from './limits.js';
+import { newCounters, type HubCounters, type HubMetrics } from './metrics.js';
+import { Session, type SessionHost, type SessionState, type SessionTiming } from './session.js';
+import type { EventStore } from './store.js';
+import { MemoryEventStore } from './store-memory.js';
+import { followSelected, type StreamOptions, type StreamSelector } from './stream.js';
+import { TcpListener } from './tcp-listener.js';
+import { summarizeHello, type HubItem, type HubItemInput, type Listener, type MessageConnection, type TransportKind } from './types.js';
+import { VirtioClient } from './virtio-client.js';
+import { WsListener } from './ws-listener.js';
+
+export interface AgentHubOptions {
+  auth: HubAuthOptions;
+  /** Where delivered items live; an in-memory store when omitted. */
+  store?: EventStore;
+  limits?: Partial<HubLimits>;
+  timing?: Partial<SessionTiming>;
+  /** Host clock in ms (default: performance.timeOrigin + performance.now()). */
+  now?: () => number;
+}
+
+export const DEFAULT_SESSION_TIMING: SessionTiming = { pingIntervalMs: 5000, pingBurst: 5, pingBurstIntervalMs: 25, ackDelayMs: 5 };
+
+export interface SessionStatus {
+  sessionId: string;
+  state: SessionState;
+  transport: TransportKind;
+  remote: string;
+  agentId: string | undefined;
+  bootId: string | undefined;
+  connectedAt: number;
+  lastMessageAt: number;
+  /** The last cumulative ack sent (or the welcome's). */
+  ackedSeq: number | null;
+}
+
+export interface HubClockEstimate extends ClockEstimate {
+  agentId: string;
+  bootId: string;
+}
+
+export class AgentHub implements SessionHost {
+  readonly limits: HubLimits;
+  readonly timing: SessionTiming;
+  readonly counters: HubCounters = newCounters();
+  readonly store: EventStore;
+  private readonly tokens: TokenChecker;
+  private readonly clockNow: () => number;
+  private readonly listeners: Listener[] = [];
+  private readonly connections = new Set<Session>();
+  private readonly byAgent = new Map<string, Session>();
+  /** Highest seq accepted per agent and boot (committed or in flight). */
+  private readonly accepted = new Map<string, number | null>();
+  /** The latest append per agent, so a duplicates-only batch is acked only after what precedes it. */
+  private readonly lastCommit = new Map<string, Promise<unknown>>();
+  private readonly clocks = new Map<string, { bootId: string; tracker: ClockTracker }>();
+  private readonly lifetime = new AbortController();
+  private isClosed = false;
+
+  private constructor(options: AgentHubOptions) {
+    this.tokens = new TokenChecker(options.auth);
+    this.limits = resolveLimits(options.limits);
+    this.timing = { ...DEFAULT_SESSION_TIMING, ...options.timing };
+    this.store = options.store ?? new MemoryEventStore();
+    this.clockNow = options.now ?? ((): number => performance.timeOrigin + performance.now());
+  }
+
+  /** Creates a hub and opens (restores) its store; add listeners next. */
+  static async create(options: AgentHubOptions): Promise<AgentHub> {
+    const hub = new AgentHub(options);
+    await hub.store.open();
+    return hub;
+  }
+
+  now(): number {
+    return this.clockNow();
+  }
+
+  async listenTcp(options: { host?: string; port?: number } = {}): Promise<TcpListener> {
+    const listener = new TcpListener({ ...options, maxFrameBytes: this.limits.maxFrameBytes });
+    await this.addListener(listener);
+    return listener;
+  }
+
+  async listenWs(options: { host?: string; port?: number; path?: string } = {}): Promise<WsListener> {
+    const { maxFrameBytes, wsMaxPayloadBytes } = this.limits;
+    const listener = new WsListener({ ...options, maxFrameBytes, wsMaxPayloadBytes });
+    await this.addListener(listener);
+    return listener;
+  }
+
+  /** Connects to a QEMU virtio-serial chardev socket and keeps reconnecting while the hub lives. */
+  async connectVirtio(options: { path: string; name?: string; backoff?: BackoffOptions; connectTimeoutMs?: number }): Promise<VirtioClient> {
+    const client = new VirtioClient({ ...options, maxFrameBytes: this.limits.maxFrameBytes });
+    await this.addListener(client);
+    return client;
+  }
+
+  async addListener(listener: Listener): Promise<void> {
+    if (this.isClosed) throw new AtpError('ATP_HUB_CLOSED', 'the hub is closed');
+    await listener.start((connection) => this.accept(connection));
+    this.listeners.push(listener);
+  }
+
+  /** Delivered items (events and notices) for the selected agents, read from the store: each exactly once, in order per agent. */
+  stream(selector: StreamSelector = {}, options: StreamOptions = {}): AsyncGenerator<HubItem> {
+    const signal = options.signal === undefined ? this.lifetime.signal : AbortSignal.any([options.signal, this.lifetime.signal]);
+    setMaxListeners(0, signal);
+    return followSelected(this.store, selector, { ...options, signal });
+  }
+
+  sessions(): SessionStatus[] {
+    return [...this.connections].map((s) => ({
+      sessionId: s.sessionId,
+      state: s.state,
+      transport: s.connection.transport,
+      remote: s.connection.remote,
+      agentId: s.agentId,
+      bootId: s.bootId,
+      connectedAt: s.connectedAt,
+      lastMessageAt: s.lastMessageAt,
+      ackedSeq: s.ackedSeq,
+    }));
+  }
+
+  /** The clock-offset estimate (guest − host, ms) for the agent's current boot, once a pong came back. */
+  clock(agentId: string): HubClockEstimate | undefined {
+    const entry = this.clocks.get(agentId);
+    const estimate = entry?.tracker.estimate();
+    return entry === undefined || estimate === undefined ? undefined : { agentId, bootId: entry.bootId, ...estimate };
+  }
+
+  metrics(): HubMetrics {
+    const badFramesTotal = Object.values(this.counters.badFrames).reduce((a, b) => a + b, 0);
+    const sessionsActive = [...this.connections].filter((s) => s.state === 'active').length;
+    return { ...this.counters, badFrames: { ...this.counters.badFrames }, connectionsActive: this.connections.size, sessionsActive, badFramesTotal };
+  }
+
+  /** Ends every session (with a `disconnected` notice each), stops the listeners, finishes the streams, closes the store. */
+  async close(): Promise<void> {
+    if (this.isClosed) return;
+    this.isClosed = true;
+    const closing = new AtpError('ATP_HUB_CLOSED', 'the hub is shutting down');
+    for (const s of [...this.connections]) s.fail(closing);
+    await Promise.all(this.listeners.map((l) => l.close()));
+    await Promise.allSettled([...this.lastCommit.values()]);
+    this.lifetime.abort();
+    await this.store.close();
+  }
+
+  /** Drops everything at once, writing nothing more: what a crash leaves behind, as far as a process can simulate it. */
+  async abort(): Promise<void> {
+    if (this.isClosed) return;
+    this.isClosed = true;
+    for (const s of [...this.connections]) s.drop();
+    await Promise.all(this.listeners.map((l) => l.close()));
+    this.lifetime.abort();
+  }
+
+  // ---- SessionHost ----
+
+  authorize(agentId: string, token: string): boolean {
+    return this.tokens.accepts(agentId, token);
+  }
+
+  async admit(session: Session, hello: HelloBody): Promise<number | null> {
+    const { agentId, bootId } = hello;
+    const previous = this.byAgent.get(agentId);
+    if (previous !== undefined && previous !== session) {
+      this.counters.superseded++;
+      previous.fail(new AtpError('ATP_HUB_SUPERSEDED', `a newer session (${session.sessionId}) took over agent ${agentId}`));
+    }
+    this.byAgent.set(agentId, session);
+    const summary = summarizeHello(hello);
+    const receivedAt = this.now();
+    const items: HubItemInput[] = [];
+    const last = this.store.lastBoot(agentId);
+    if (last !== undefined && last.bootId !== bootId) {
+      this.counters.bootChanges++;
+      const lastSeq = this.acceptedHigh(agentId, last.bootId);
+      items.push({ kind: 'boot-changed', agentId, bootId, receivedAt, previous: { bootId: last.bootId, lastSeq, hello: last.hello }, hello: summary });
+    }
+    const ackedSeq = this.acceptedHigh(agentId, bootId);
+    const { transport, remote } = session.connection;
+    items.push({ kind: 'connected', agentId, bootId, receivedAt, sessionId: session.sessionId, transport, remote, hello: summary, ackedSeq });
+    await this.commit(agentId, items);
+    const clock = this.clocks.get(agentId);
+    if (clock?.bootId !== bootId) this.clocks.set(agentId, { bootId, tracker: new ClockTracker() });
+    return ackedSeq;
+  }
+
+  async ingest(session: Session, events: readonly ObservedEvent[], receivedAt: number): Promise<number | null> {
+    const agentId = session.agentId;
+    const bootId = session.bootId;
+    if (agentId === undefined || bootId === undefined) return null;
+    const key = `${agentId}\n${bootId}`;
+    const result = dedupeBatch(this.acceptedHigh(agentId, bootId), events);
+    this.counters.duplicates += result.duplicates;
+    if (result.fresh.length === 0) {
+      await this.lastCommit.get(agentId);
+      return result.highest;
+    }
+    const items: HubItemInput[] = [];
+    let g = 0;
+    for (const event of result.fresh) {
+      const gap = result.gaps[g];
+      if (gap !== undefined && gap.got === event.seq) {
+        g++;
+        this.counters.gaps++;
+        this.counters.gapMissing += gap.got - gap.expected;
+        items.push({ kind: 'gap', agentId, bootId, receivedAt, expected: gap.expected, got: gap.got });
+      }
+      items.push({ kind: 'event', agentId, bootId, receivedAt, seq: event.seq, event });
+    }
+    this.accepted.set(key, result.highest);
+    try {
+      await this.commit(agentId, items);
+    } catch (error) {
+      this.accepted.set(key, this.store.highestSeq(agentId, bootId));
+      throw error;
+    }
+    this.counters.eventsDelivered += result.fresh.length;
+    return result.highest;
+  }
+
+  clockFor(agentId: string, bootId: string): ClockTracker {
+    const entry = this.clocks.get(agentId);
+    if (entry?.bootId === bootId) return entry.tracker;
+    const tracker = new ClockTracker();
+    this.clocks.set(agentId, { bootId, tracker });
+    return tracker;
+  }
+
+  ended(session: Session, reason: AtpError | undefined): void {
+    const agentId = session.agentId;
+    const bootId = session.bootId;
+    if (agentId === undefined || bootId === undefined) return;
+    if (this.byAgent.get(agentId) === session) this.byAgent.delete(agentId);
+    if (this.lifetime.signal.aborted || this.store.closed || (this.isClosed && reason?.code !== 'ATP_HUB_CLOSED')) return;
+    const item: HubItemInput = {
+      kind: 'disconnected',
+      agentId,
+      bootId,
+      receivedAt: this.now(),
+      sessionId: session.sessionId,
+      reason: reason === undefined ? null : { code: reason.code, message: reason.message },
+      lastSeq: this.acceptedHigh(agentId, bootId),
+    };
+    this.commit(agentId, [item]).catch(() => undefined);
+  }
+
+  disconnected(session: Session): void {
+    this.connections.delete(session);
+  }
+
+  // ---- internals ----
+
+  private accept(connection: MessageConnection): void {
+    this.counters.connections++;
+    const counted = [...this.connections].filter((s) => !s.connection.persistent).length;
+    const session = new Session(this, connection);
+    this.connections.add(session);
+    if (this.isClosed) {
+      session.fail(new AtpError('ATP_HUB_CLOSED', 'the hub is shutting down'));
+    } else if (!connection.persistent && counted >= this.limits.maxSessions) {
+      this.counters.connectionsRefused++;
+      session.fail(new AtpError('ATP_HUB_LIMIT_SESSIONS', `the hub holds its maximum of ${this.limits.maxSessions} connections`, { details: { maxSessions: this.limits.maxSessions } }));
+    }
+  }
+
+  private acceptedHigh(agentId: string, bootId: string): number | null {
+    const key = `${agentId}\n${bootId}`;
+    if (!this.accepted.has(key)) this.accepted.set(key, this.store.highestSeq(agentId, bootId));
+    return this.accepted.get(key) ?? null;
+  }
+
+  private commit(agentId: string, items: HubItemInput[]): Promise<HubItem[]> {
+    const p = this.store.append(agentId, items);
+    const settled = p.then(
+      () => undefined,
+      () => {
+        this.counters.storeErrors++;
+      },
+    );
+    this.lastCommit.set(agentId, settled);
+    return p;
+  }
+}

@@ -1,0 +1,251 @@
+/**
+ * File-backed EventStore: one append-only NDJSON journal per agent
+ * (`<dir>/<encodeURIComponent(agentId)>.ndjson`, one HubItem per line). append()
+ * resolves only after the bytes were written (and fdatasync'ed with
+ * `durability: 'fsync'`), and the hub acks only after that, so a killed hub
+ * loses nothing it acknowledged and its successor, restoring the highest seq
+ * per (agentId, bootId) on open(), tells each agent exactly where to resume.
+ * Writes to one agent's file are serialised and coalesced while one is in flight.
+ *
+ * In-process followers read recent items from a small in-memory tail and fall
+ * back to the file when behind it; `readOnly` mode (another process, or a
+ * consumer that outlives the hub) tails the files, woken by fs.watch and a poll.
+ * One writer per directory at a time (not locked: the hub's owner ensures it).
+ */
+import { watch, writeSync, type FSWatcher } from 'node:fs';
+import { appendFile, mkdir, open, readdir, type FileHandle } from 'node:fs/promises';
+import path from 'node:path';
+import { AtpError } from '@atp/protocol';
+import { JournalFileReader } from './journal-reader.js';
+import { AgentListeners, Notifier, StoreIndex, type AgentBootState, type EventStore } from './store.js';
+import type { HubItem, HubItemInput } from './types.js';
+
+export interface JournalStoreOptions {
+  dir: string;
+  /** 'write' (default) survives the hub process dying; 'fsync' also survives the machine losing power. */
+  durability?: 'write' | 'fsync';
+  /** Follow only: never writes, discovers agents and new lines by watching the directory. */
+  readOnly?: boolean;
+  /** Read-only poll interval in ms (fs.watch wakes followers sooner). */
+  pollMs?: number;
+  /** Recent items kept in memory per agent for in-process followers (default 256); older ones are read from the file. */
+  tailItems?: number;
+}
+
+const SUFFIX = '.ndjson';
+const DEFAULT_TAIL_ITEMS = 256;
+
+interface AgentWriter {
+  handle: FileHandle | undefined;
+  assigned: number;
+  queue: { items: HubItem[]; resolve: () => void; reject: (e: AtpError) => void }[];
+  writing: boolean;
+  broken: AtpError | undefined;
+  tail: HubItem[];
+  tailStart: number;
+}
+
+function writeAllSync(fd: number, data: Buffer): void {
+  for (let off = 0; off < data.length; ) off += writeSync(fd, data, off, data.length - off);
+}
+
+const storeError = (message: string, cause: unknown): AtpError => new AtpError('ATP_HUB_STORE', `${message}: ${cause instanceof Error ? cause.message : String(cause)}`, { cause });
+
+export class JournalEventStore implements EventStore {
+  private readonly index = new StoreIndex();
+  private readonly writers = new Map<string, AgentWriter>();
+  private readonly notifier = new Notifier();
+  private readonly listeners = new AgentListeners();
+  private readonly known = new Set<string>();
+  private watcher: FSWatcher | undefined;
+  private poller: NodeJS.Timeout | undefined;
+  private isClosed = false;
+  /** Lines skipped while restoring (torn writes). */
+  corruptLines = 0;
+
+  constructor(private readonly options: JournalStoreOptions) {}
+
+  get closed(): boolean {
+    return this.isClosed;
+  }
+
+  fileFor(agentId: string): string {
+    return path.join(this.options.dir, `${encodeURIComponent(agentId)}${SUFFIX}`);
+  }
+
+  async open(): Promise<void> {
+    try {
+      await mkdir(this.options.dir, { recursive: true });
+      if (this.options.readOnly) return await this.startWatching();
+      for (const agentId of await this.listAgents()) await this.restore(agentId);
+    } catch (error) {
+      throw error instanceof AtpError ? error : storeError(`cannot open the journal in ${this.options.dir}`, error);
+    }
+  }
+
+  agents(): string[] {
+    return this.options.readOnly ? [...this.known] : this.index.agents();
+  }
+
+  nextIndex(agentId: string): number {
+    return this.index.nextIndex(agentId);
+  }
+
+  highestSeq(agentId: string, bootId: string): number | null {
+    return this.index.highestSeq(agentId, bootId);
+  }
+
+  lastBoot(agentId: string): AgentBootState | undefined {
+    return this.index.lastBoot(agentId);
+  }
+
+  append(agentId: string, items: readonly HubItemInput[]): Promise<HubItem[]> {
+    if (this.isClosed || this.options.readOnly) {
+      return Promise.reject(new AtpError(this.isClosed ? 'ATP_HUB_CLOSED' : 'ATP_HUB_STORE', `the journal store is ${this.isClosed ? 'closed' : 'read-only'}`));
+    }
+    const w = this.writer(agentId);
+    const numbered = items.map((item) => ({ ...item, index: w.assigned++ }) as HubItem);
+    if (numbered.length === 0) return Promise.resolve([]);
+    return new Promise((resolve, reject) => {
+      w.queue.push({ items: numbered, resolve: () => resolve(numbered), reject });
+      if (!w.writing) void this.drain(agentId, w);
+    });
+  }
+
+  async *follow(agentId: string, from: number, signal?: AbortSignal): AsyncIterable<HubItem> {
+    const reader = new JournalFileReader(this.fileFor(agentId));
+    let next = from;
+    try {
+      while (!signal?.aborted) {
+        const w = this.writers.get(agentId);
+        if (w !== undefined && next >= w.tailStart && next < w.tailStart + w.tail.length) {
+          const item = w.tail[next - w.tailStart];
+          if (item !== undefined) {
+            next++;
+            yield item;
+          }
+          continue;
+        }
+        const behind = this.options.readOnly || next < this.index.nextIndex(agentId);
+        const items = behind ? await reader.readMore() : [];
+        for (const item of items) {
+          if (item.index !== next) continue;
+          next++;
+          yield item;
+        }
+        if (items.length > 0) continue;
+        if (this.isClosed) return;
+        await this.notifier.wait(agentId, signal, this.options.readOnly ? (this.options.pollMs ?? 100) : undefined);
+      }
+    } finally {
+      await reader.close();
+    }
+  }
+
+  onAgent(listener: (agentId: string) => void): () => void {
+    return this.listeners.add(listener);
+  }
+
+  async close(): Promise<void> {
+    this.isClosed = true;
+    this.watcher?.close();
+    clearInterval(this.poller);
+    for (const w of this.writers.values()) {
+      while (w.writing) await new Promise((r) => setTimeout(r, 1));
+      await w.handle?.close().catch(() => undefined);
+      w.handle = undefined;
+    }
+    this.notifier.notifyAll();
+  }
+
+  private writer(agentId: string): AgentWriter {
+    let w = this.writers.get(agentId);
+    if (w === undefined) {
+      const next = this.index.nextIndex(agentId);
+      w = { handle: undefined, assigned: next, queue: [], writing: false, broken: undefined, tail: [], tailStart: next };
+      this.writers.set(agentId, w);
+    }
+    return w;
+  }
+
+  private async drain(agentId: string, w: AgentWriter): Promise<void> {
+    w.writing = true;
+    while (w.queue.length > 0) {
+      const batch = w.queue.splice(0);
+      const items = batch.flatMap((b) => b.items);
+      try {
+        if (w.broken !== undefined) throw w.broken;
+        w.handle ??= await open(this.fileFor(agentId), 'a');
+        const text = `${items.map((i) => JSON.stringify(i)).join('\n')}\n`;
+        if (this.options.durability === 'fsync') {
+          await w.handle.write(text);
+          await w.handle.datasync();
+        } else {
+          // A small append to the page cache is cheaper done at once than as a thread-pool round trip.
+          writeAllSync(w.handle.fd, Buffer.from(text));
+        }
+      } catch (error) {
+        w.broken ??= error instanceof AtpError ? error : storeError(`cannot write the journal of ${agentId}`, error);
+        for (const b of batch) b.reject(w.broken);
+        continue;
+      }
+      const isNew = !this.index.has(agentId);
+      for (const item of items) {
+        this.index.apply(item);
+        w.tail.push(item);
+      }
+      const keep = this.options.tailItems ?? DEFAULT_TAIL_ITEMS;
+      if (w.tail.length > 2 * keep) {
+        const drop = w.tail.length - keep;
+        w.tail.splice(0, drop);
+        w.tailStart += drop;
+      }
+      for (const b of batch) b.resolve();
+      if (isNew) this.listeners.emit(agentId);
+      this.notifier.notify(agentId);
+    }
+    w.writing = false;
+  }
+
+  /** Reads an agent's journal into the index; terminates a torn last line so the next append starts clean. */
+  private async restore(agentId: string): Promise<void> {
+    const reader = new JournalFileReader(this.fileFor(agentId));
+    try {
+      for (let items = await reader.readMore(); items.length > 0; items = await reader.readMore()) {
+        for (const item of items) if (item.index === this.index.nextIndex(agentId) && item.agentId === agentId) this.index.apply(item);
+      }
+      this.corruptLines += reader.corrupt;
+      if (reader.midLine) await appendFile(this.fileFor(agentId), '\n');
+    } finally {
+      await reader.close();
+    }
+  }
+
+  private async listAgents(): Promise<string[]> {
+    const names = await readdir(this.options.dir);
+    return names.filter((n) => n.endsWith(SUFFIX)).map((n) => decodeURIComponent(n.slice(0, -SUFFIX.length)));
+  }
+
+  private async startWatching(): Promise<void> {
+    const discover = async (): Promise<void> => {
+      for (const agentId of await this.listAgents().catch(() => [])) {
+        if (this.known.has(agentId)) continue;
+        this.known.add(agentId);
+        this.listeners.emit(agentId);
+      }
+    };
+    await discover();
+    try {
+      this.watcher = watch(this.options.dir, (event, name) => {
+        if (typeof name !== 'string' || !name.endsWith(SUFFIX)) return;
+        if (event === 'rename') void discover();
+        this.notifier.notify(decodeURIComponent(name.slice(0, -SUFFIX.length)));
+      });
+      this.watcher.on('error', () => undefined);
+    } catch {
+      // fs.watch unavailable: the poll below still finds everything.
+    }
+    this.poller = setInterval(() => void discover(), (this.options.pollMs ?? 100) * 5);
+    this.poller.unref();
+  }
+}
