@@ -1,0 +1,126 @@
+/**
+ * `atp-host lab up|down|status|console|record-fixtures`: the local lab VM
+ * (a Debian kernel + busybox guest under QEMU, see host/src/lab/).
+ */
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { Command } from 'commander';
+import { AtpError } from '@atp/protocol';
+import { installPrerequisites, labDown, labStatus, labUp, readConsole, recordFixtures, RECORD_PHASES, VIRTIO_KEYBOARD_PHASES, type LabUpOptions } from '../lab/index.js';
+import type { CliIo } from './program.js';
+
+interface CommonFlags {
+  stateDir?: string;
+  cacheDir?: string;
+}
+
+interface UpFlags extends CommonFlags {
+  agent?: string;
+  accel?: string;
+  memory?: string;
+  compression?: string;
+  timeout?: string;
+  install?: boolean;
+  json?: boolean;
+}
+
+function positiveInt(value: string | undefined, flag: string): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n <= 0) throw new AtpError('ATP_SCHEMA_INVALID', `${flag} expects a positive integer, got ${JSON.stringify(value)}`, { details: { field: flag } });
+  return n;
+}
+
+function oneOf<T extends string>(value: string | undefined, allowed: readonly T[], flag: string): T | undefined {
+  if (value === undefined) return undefined;
+  if ((allowed as readonly string[]).includes(value)) return value as T;
+  throw new AtpError('ATP_SCHEMA_INVALID', `${flag} expects one of ${allowed.join(', ')}, got ${JSON.stringify(value)}`, { details: { field: flag } });
+}
+
+function upOptions(flags: UpFlags, io: CliIo): LabUpOptions {
+  const timeout = positiveInt(flags.timeout, '--timeout');
+  const accel = oneOf(flags.accel, ['tcg', 'kvm'] as const, '--accel');
+  const memoryMb = positiveInt(flags.memory, '--memory');
+  const compression = oneOf(flags.compression, ['gzip', 'none'] as const, '--compression');
+  return {
+    ...(flags.stateDir ? { stateDir: flags.stateDir } : {}),
+    ...(flags.cacheDir ? { cacheDir: flags.cacheDir } : {}),
+    ...(flags.agent ? { agent: flags.agent } : {}),
+    ...(accel ? { accel } : {}),
+    ...(memoryMb ? { memoryMb } : {}),
+    ...(compression ? { compression } : {}),
+    ...(timeout ? { readyTimeoutMs: timeout * 1000 } : {}),
+    log: (line) => io.err(`lab: ${line}\n`),
+  };
+}
+
+const dirs = (cmd: Command): Command => cmd.option('--state-dir <dir>', 'state of the running VM (env ATP_LAB_STATE)').option('--cache-dir <dir>', 'downloads and built images (env ATP_LAB_CACHE)');
+
+export function registerLabCommands(program: Command, io: CliIo): void {
+  const lab = program.command('lab').description('a local Debian guest under QEMU for end-to-end tests');
+
+  dirs(lab.command('up').description('build the guest image (cached) and boot it; returns once the guest is ready'))
+    .option('--agent <path>', 'guest agent to bundle: its entry .js/.ts file or a directory with main.js (e.g. guest-agent/dist)')
+    .option('--accel <tcg|kvm>', 'accelerator (env ATP_LAB_ACCEL; default tcg)')
+    .option('--memory <MiB>', 'guest RAM (default 384)')
+    .option('--compression <gzip|none>', 'initramfs compression (default gzip)')
+    .option('--timeout <seconds>', 'how long to wait for the guest (default 240)')
+    .option('--install', 'apt-get install missing prerequisites first (root on Debian)')
+    .option('--json', 'print the state as JSON')
+    .action(async (flags: UpFlags) => {
+      const options = upOptions(flags, io);
+      if (flags.install) await installPrerequisites((line) => io.err(`lab: ${line}\n`));
+      const vm = await labUp(options);
+      if (flags.json) return io.out(`${JSON.stringify({ ...vm.state, bootMs: vm.bootMs, image: vm.image }, null, 2)}\n`);
+      io.out(
+        [
+          `lab VM running: pid ${vm.state.pid}, kernel ${vm.image.kernelRelease}, ${vm.state.accel}, ready in ${(vm.bootMs / 1000).toFixed(1)} s${vm.image.reused ? ' (cached image)' : ''}`,
+          `  qmp    ${vm.state.sockets.qmp}`,
+          `  qga    ${vm.state.sockets.qga}`,
+          `  agent  ${vm.state.sockets.agent}${vm.hello ? ` (agent ${vm.hello.agentId} said hello)` : ''}`,
+          `  token  ${vm.state.token}`,
+          `  console ${vm.state.console}`,
+          '',
+        ].join('\n'),
+      );
+    });
+
+  dirs(lab.command('down').description('stop the lab VM (QMP quit, then SIGTERM, then SIGKILL) and remove its state')).action(async (flags: CommonFlags) => {
+    const { wasRunning } = await labDown(flags.stateDir ? { stateDir: flags.stateDir } : {});
+    io.out(wasRunning ? 'lab VM stopped\n' : 'no lab VM was running\n');
+  });
+
+  dirs(lab.command('status').description('is the lab VM running?'))
+    .option('--json', 'print the status as JSON')
+    .action(async (flags: CommonFlags & { json?: boolean }) => {
+      const status = await labStatus(flags.stateDir ? { stateDir: flags.stateDir } : {});
+      if (flags.json) return io.out(`${JSON.stringify(status, null, 2)}\n`);
+      if (!status.running) return io.out(status.state ? `not running (stale state for pid ${status.state.pid})\n` : 'not running\n');
+      io.out(`running: pid ${status.state?.pid ?? '?'} since ${status.state?.startedAt ?? '?'}, QEMU ${status.qemu?.status ?? 'not answering'}, qmp ${status.state?.sockets.qmp ?? '?'}\n`);
+    });
+
+  dirs(lab.command('console').description('print the serial console log'))
+    .option('-f, --follow', 'keep printing new output while the VM runs')
+    .action(async (flags: CommonFlags & { follow?: boolean }) => {
+      const where = flags.stateDir ? { stateDir: flags.stateDir } : {};
+      let shown = await readConsole(where);
+      io.out(shown);
+      while (flags.follow && (await labStatus(where)).running) {
+        await sleep(250);
+        const now = await readConsole(where);
+        if (now.length > shown.length) io.out(now.slice(shown.length));
+        shown = now;
+      }
+    });
+
+  dirs(lab.command('record-fixtures').description('record raw evdev streams from the guest kernel while injecting over QMP'))
+    .requiredOption('--out <dir>', 'where to write the fixtures')
+    .option('--virtio-keyboard', 'also boot with -device virtio-keyboard-pci and record the keyboard phase on it')
+    .action(async (flags: CommonFlags & { out: string; virtioKeyboard?: boolean }) => {
+      const base = { ...upOptions(flags, io), outDir: flags.out };
+      const written = await recordFixtures({ ...base, phases: RECORD_PHASES, log: (l) => io.err(`lab: ${l}\n`) });
+      if (flags.virtioKeyboard) {
+        written.push(...(await recordFixtures({ ...base, phases: VIRTIO_KEYBOARD_PHASES, prefix: 'virtio-', extraDevices: ['virtio-keyboard-pci'], log: (l) => io.err(`lab: ${l}\n`) })));
+      }
+      io.out(`${written.map((f) => `wrote ${f}`).join('\n')}\n`);
+    });
+}

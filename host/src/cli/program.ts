@@ -1,0 +1,57 @@
+/**
+ * The `atp-host` command line (commander). Each command group lives in its own
+ * file and registers itself here (lab.ts now; verify, run, ... later).
+ * Exit codes: 0 ok, 2 usage or configuration error, 3 infrastructure error
+ * (QEMU, the guest, apt, files).
+ */
+import { Command, CommanderError } from 'commander';
+import { AtpError, type AtpErrorCode } from '@atp/protocol';
+import { registerLabCommands } from './lab.js';
+
+export const EXIT_OK = 0;
+export const EXIT_USAGE = 2;
+export const EXIT_INFRA = 3;
+
+/** Where commands write; tests pass their own. */
+export interface CliIo {
+  out: (text: string) => void;
+  err: (text: string) => void;
+}
+
+export const processIo: CliIo = {
+  out: (text) => void process.stdout.write(text),
+  err: (text) => void process.stderr.write(text),
+};
+
+/** Error codes that mean "the user asked for something invalid", not "the machinery failed". */
+const USAGE_CODES: ReadonlySet<AtpErrorCode> = new Set<AtpErrorCode>(['ATP_SCHEMA_INVALID', 'ATP_KEY_UNKNOWN', 'ATP_PROTOCOL_VERSION']);
+
+export function exitCodeFor(error: unknown): number {
+  if (error instanceof CommanderError) return error.exitCode === 0 ? EXIT_OK : EXIT_USAGE;
+  if (error instanceof AtpError) return USAGE_CODES.has(error.code) ? EXIT_USAGE : EXIT_INFRA;
+  return EXIT_INFRA;
+}
+
+export function createProgram(io: CliIo): Command {
+  const program = new Command('atp-host')
+    .description('ATP host: inject input into VMs and verify what the guest observed')
+    .exitOverride()
+    .configureOutput({ writeOut: io.out, writeErr: io.err });
+  registerLabCommands(program, io);
+  for (const command of program.commands) command.exitOverride().configureOutput({ writeOut: io.out, writeErr: io.err });
+  return program;
+}
+
+/** Parses `argv` (without node and script) and runs the command; resolves with the exit code. */
+export async function runCli(argv: readonly string[], io: CliIo = processIo): Promise<number> {
+  const program = createProgram(io);
+  try {
+    await program.parseAsync([...argv], { from: 'user' });
+    return EXIT_OK;
+  } catch (error) {
+    if (error instanceof CommanderError) return exitCodeFor(error);
+    const code = error instanceof AtpError ? `${error.code}: ` : '';
+    io.err(`atp-host: ${code}${error instanceof Error ? error.message : String(error)}\n`);
+    return exitCodeFor(error);
+  }
+}

@@ -1,0 +1,41 @@
+/**
+ * Where the lab keeps things. Cache (downloaded .debs, extracted kernels,
+ * built images): $ATP_LAB_CACHE, else $XDG_CACHE_HOME/atp/lab, else
+ * ~/.cache/atp/lab. State of the running VM (sockets, state file, console
+ * log): $ATP_LAB_STATE, else $XDG_RUNTIME_DIR/atp/lab, else <cache>/run.
+ */
+import os from 'node:os';
+import path from 'node:path';
+
+type Env = Readonly<Record<string, string | undefined>>;
+
+export function defaultCacheDir(env: Env = process.env): string {
+  if (env.ATP_LAB_CACHE) return path.resolve(env.ATP_LAB_CACHE);
+  const base = env.XDG_CACHE_HOME ? path.resolve(env.XDG_CACHE_HOME) : path.join(os.homedir(), '.cache');
+  return path.join(base, 'atp', 'lab');
+}
+
+export function defaultStateDir(env: Env = process.env, cacheDir: string = defaultCacheDir(env)): string {
+  if (env.ATP_LAB_STATE) return path.resolve(env.ATP_LAB_STATE);
+  if (env.XDG_RUNTIME_DIR) return path.join(path.resolve(env.XDG_RUNTIME_DIR), 'atp', 'lab');
+  return path.join(cacheDir, 'run');
+}
+
+/** The files of one VM's state dir. Unix socket paths must stay under 108 bytes. */
+export function statePaths(stateDir: string): {
+  stateFile: string;
+  qmp: string;
+  qga: string;
+  agent: string;
+  console: string;
+  qemuLog: string;
+} {
+  return {
+    stateFile: path.join(stateDir, 'state.json'),
+    qmp: path.join(stateDir, 'qmp.sock'),
+    qga: path.join(stateDir, 'qga.sock'),
+    agent: path.join(stateDir, 'agent.sock'),
+    console: path.join(stateDir, 'console.log'),
+    qemuLog: path.join(stateDir, 'qemu.log'),
+  };
+}

@@ -1,0 +1,59 @@
+/**
+ * The qemu-system-x86_64 command line of the lab VM. Pure.
+ * - `-nic none`: otherwise iPXE delays the boot; `-no-reboot`: a guest reboot
+ *   (an injected Ctrl+Alt+Del that slipped through, a panic) ends QEMU.
+ * - Input devices: the pc board's PS/2 keyboard and mouse (i8042), a USB
+ *   tablet on xHCI for absolute moves, and any `extraDevices`
+ *   (e.g. 'virtio-keyboard-pci').
+ * - `rootfstype=ramfs`: the default initramfs tmpfs is capped at half the RAM,
+ *   too small for an uncompressed image with node at -m 384 ("Initramfs
+ *   unpacking failed: write error").
+ * - virtio-serial: org.atp.agent.0 (the ATP agent) and org.qemu.guest_agent.0
+ *   (qemu-ga), each a unix socket server QEMU listens on without waiting.
+ */
+import { AGENT_PORT_NAME, QGA_PORT_NAME } from './image/init-script.js';
+import type { statePaths } from './paths.js';
+
+export type LabAccel = 'tcg' | 'kvm';
+
+export interface QemuArgsOptions {
+  kernel: string;
+  initrd: string;
+  paths: ReturnType<typeof statePaths>;
+  token: string;
+  agentId: string;
+  accel: LabAccel;
+  /** Guest RAM in MiB: at least 320 with node in the initramfs (256 panics while unpacking). */
+  memoryMb: number;
+  extraDevices?: readonly string[];
+}
+
+const TOKEN = /^[A-Za-z0-9._-]{1,256}$/;
+const AGENT_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+
+export function isValidLabToken(token: string): boolean {
+  return TOKEN.test(token);
+}
+export function isValidAgentId(id: string): boolean {
+  return AGENT_ID.test(id);
+}
+
+/** QEMU's option parser splits on commas; a doubled comma is a literal one. */
+const optValue = (v: string): string => v.replace(/,/g, ',,');
+
+export function buildQemuArgs(o: QemuArgsOptions): string[] {
+  const append = ['console=ttyS0', 'quiet', 'panic=-1', 'rootfstype=ramfs', `atp.token=${o.token}`, `atp.agent=${o.agentId}`].join(' ');
+  const args = ['-name', 'atp-lab', '-accel', o.accel, '-machine', 'pc', '-m', String(o.memoryMb), '-smp', '1'];
+  args.push('-nic', 'none', '-nographic', '-no-reboot', '-monitor', 'none');
+  args.push('-kernel', o.kernel, '-initrd', o.initrd, '-append', append);
+  args.push('-serial', `file:${o.paths.console}`);
+  args.push('-qmp', `unix:${optValue(o.paths.qmp)},server=on,wait=off`);
+  args.push('-device', 'qemu-xhci,id=xhci0', '-device', 'usb-tablet,id=tablet0,bus=xhci0.0');
+  for (const device of o.extraDevices ?? []) args.push('-device', device);
+  args.push('-device', 'virtio-serial-pci,id=vser0');
+  args.push('-chardev', `socket,id=agent0,path=${optValue(o.paths.agent)},server=on,wait=off`);
+  args.push('-device', `virtserialport,bus=vser0.0,chardev=agent0,name=${AGENT_PORT_NAME}`);
+  args.push('-chardev', `socket,id=qga0,path=${optValue(o.paths.qga)},server=on,wait=off`);
+  args.push('-device', `virtserialport,bus=vser0.0,chardev=qga0,name=${QGA_PORT_NAME}`);
+  return args;
+}
