@@ -3,3 +3,4 @@ export * from './vm/connect.js';
 export * from './vm/qmp/index.js';
 export * from './vm/qga/index.js';
 export * from './hub/index.js';
+export * from './inject/index.js';

@@ -77,6 +77,31 @@ export const ERROR_CODES = {
   ATP_EXEC_SPAWN: 'An exec request could not start its command (no such file, permission denied, bad cwd).',
   ATP_EXEC_TIMEOUT: 'An exec request ran past its timeout and was killed.',
   ATP_EXEC_DISABLED: 'The agent refuses exec requests (started without --allow-exec).',
+
+  // Injection (host/src/inject)
+  ATP_INJECT_KEY_UNSUPPORTED: 'A key has no code the injector can send (QMP: neither a QEMU qcode nor a qnum); the message names the key.',
+  ATP_INJECT_UNMAPPED_CHAR: 'A character of a text step cannot be typed on the layout (no key, level or dead-key sequence produces it); the message names the character (also as U+XXXX), its index and the layout.',
+  ATP_INJECT_LAYOUT_UNKNOWN: 'A keyboard layout name is not one ATP has data for; the message lists the known layouts.',
+  ATP_INJECT_LAYOUT_DATA: 'The layout generator could not read or parse its XKB symbols, keysymdef.h or Compose data (missing Debian package xkb-data, x11proto-dev or libx11-data, or a syntax it does not know).',
+  ATP_INJECT_FEEDBACK_TIMEOUT: 'Closed-loop pacing: the observer did not report the keys in flight within the timeout; the message says how many were in flight.',
+  ATP_INJECT_CLOSED: 'The injector or pacer was closed by its owner; further sends are refused.',
+
+  // libvirt (host/src/vm/libvirt)
+  ATP_LIBVIRT_VIRSH: 'virsh could not be started, or printed something its driver cannot read (the interactive protocol broke); the message quotes it.',
+  ATP_LIBVIRT_CONNECTION: 'The connection to libvirtd failed or was lost (daemon down or restarted, virsh exited); the call failed and the long-lived virsh restarts with backoff.',
+  ATP_LIBVIRT_TIMEOUT: 'A virsh command did not finish within its timeout; the long-lived virsh was killed and restarts.',
+  ATP_LIBVIRT_DOMAIN_NOT_FOUND: 'libvirt has no domain with that name or UUID; the message names it.',
+  ATP_LIBVIRT_DOMAIN_NOT_RUNNING: 'The operation needs a running domain and this one is not running; the message names it.',
+  ATP_LIBVIRT_AGENT_UNAVAILABLE: "The domain's QEMU guest agent is not connected or not responding (libvirt's view); the message names the domain.",
+  ATP_LIBVIRT_ARGUMENT: 'An argument cannot be passed to virsh (control character, newline) or virsh refused it (unknown key code, bad option).',
+  ATP_LIBVIRT_OPERATION_FAILED: 'libvirt refused or failed an operation for another reason; the message quotes virsh.',
+  ATP_LIBVIRT_CLOSED: 'The libvirt client was closed by its owner.',
+
+  // Scenarios and reports (host/src/scenario, host/src/report)
+  ATP_SCENARIO_READ: 'A suite file could not be read (missing, unreadable, a directory, not UTF-8); the message names the file.',
+  ATP_SCENARIO_YAML: 'A suite file is not valid YAML (or holds more than one document); the message gives file:line:column.',
+  ATP_SCENARIO_INVALID: 'A suite file is valid YAML but not a valid scenario; the message lists each problem as file:line:column: path: message.',
+  ATP_REPORT_WRITE: 'A report file (JSON, JUnit XML) could not be written; the message names the file.',
 } as const satisfies Record<`ATP_${string}`, string>;
 
 export type AtpErrorCode = keyof typeof ERROR_CODES;
