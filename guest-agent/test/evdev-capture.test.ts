@@ -2,9 +2,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { ObservedEventSchema, type AtpError } from '@atp/protocol';
+import { encodeInputEvents, ObservedEventSchema, type AtpError, type RawInputEvent } from '@atp/protocol';
 import { LinuxEvdevCapture, listDevices, type CapturedEvent } from '../src/capture/index.js';
-import { encodeInputEvents, type RawInputEvent } from '../src/capture/linux-evdev/codec.js';
 import { EvdevReader, type ReaderEnd } from '../src/capture/linux-evdev/reader.js';
 import { FifoWriter, frame, mkfifo, waitFor } from './fixtures/evdev/fifo-device.js';
 

@@ -1,16 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { DeviceInfoSchema } from '@atp/protocol';
+import { busName, classifyDevice, DeviceInfoSchema, parseBitmap, parseProcInputDevices, type ProcInputDevice } from '@atp/protocol';
 import { resolveAbsRange } from '../src/capture/linux-evdev/abs-ranges.js';
-import {
-  busName,
-  classifyDevice,
-  diffDevices,
-  parseBitmap,
-  parseProcInputDevices,
-  toDeviceInfo,
-  type ProcInputDevice,
-} from '../src/capture/linux-evdev/devices.js';
+import { diffDevices, toDeviceInfo } from '../src/capture/linux-evdev/devices.js';
 
 const fixture = (name: string): string => readFileSync(new URL(`./fixtures/evdev/${name}`, import.meta.url), 'utf8');
 const byName = (devices: ProcInputDevice[], name: string): ProcInputDevice => {

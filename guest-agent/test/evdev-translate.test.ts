@@ -1,7 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { ObservedEventSchema } from '@atp/protocol';
-import type { RawInputEvent } from '../src/capture/linux-evdev/codec.js';
+import { ObservedEventSchema, type RawInputEvent } from '@atp/protocol';
 import { EvdevTranslator, ModifierState } from '../src/capture/linux-evdev/translate.js';
 
 const TABLET = { xMin: 0, xMax: 32767, yMin: 0, yMax: 32767 };

@@ -1,12 +1,12 @@
 /** The lab's pure parts: newc cpio, ldd output, module order, evdev records, /proc/bus/input/devices, QEMU args, /init. */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { isAtpError } from '@atp/protocol';
+import { decodeInputEvents, formatInputEvent, isAtpError, parseProcInputDevices } from '@atp/protocol';
 import { decodeCpio, encodeCpio, type CpioEntry } from '../src/lab/image/cpio-codec.js';
 import { initScript } from '../src/lab/image/init-script.js';
 import { parseLddOutput } from '../src/lab/image/ldd-codec.js';
 import { LAB_MODULES, resolveModulePaths } from '../src/lab/image/modules.js';
-import { decodeInputEvents, findLabInputDevices, formatInputEvent, parseInputDevices } from '../src/lab/evdev-codec.js';
+import { findLabInputDevices } from '../src/lab/evdev-codec.js';
 import { statePaths } from '../src/lab/paths.js';
 import { installCommand, prerequisiteError } from '../src/lab/prereqs.js';
 import { buildQemuArgs } from '../src/lab/vm-args.js';
@@ -116,9 +116,9 @@ describe('evdev records and the device list', () => {
       'I: Bus=0011 Vendor=0002 Product=0006 Version=0000\nN: Name="ImExPS/2 Generic Explorer Mouse"\nP: Phys=isa0060/serio1/input0\nH: Handlers=mouse0 event1 \n',
       'I: Bus=0003 Vendor=0627 Product=0001 Version=0001\nN: Name="QEMU QEMU USB Tablet"\nP: Phys=usb-0000:00:03.0-1/input0\nH: Handlers=mouse1 event2 \n',
     ].join('\n');
-    const found = findLabInputDevices(parseInputDevices(text));
+    const found = findLabInputDevices(parseProcInputDevices(text));
     expect([found?.keyboard.eventNode, found?.mouse.eventNode, found?.tablet.eventNode]).toEqual(['event0', 'event1', 'event2']);
-    expect(findLabInputDevices(parseInputDevices(text.split('\n\n')[0] ?? ''))).toBeUndefined();
+    expect(findLabInputDevices(parseProcInputDevices(text.split('\n\n')[0] ?? ''))).toBeUndefined();
   });
 });
 

@@ -8,9 +8,10 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseProcInputDevices } from '@atp/protocol';
 import { runCli, type CliIo } from '../src/cli/program.js';
 import { buildImage } from '../src/lab/image/build.js';
-import { EV, findLabInputDevices, parseInputDevices } from '../src/lab/evdev-codec.js';
+import { EV, findLabInputDevices } from '../src/lab/evdev-codec.js';
 import { startGuestEvdevReader } from '../src/lab/guest-evdev-reader.js';
 import { defaultCacheDir } from '../src/lab/paths.js';
 import { isSameProcessAlive } from '../src/lab/state.js';
@@ -77,7 +78,7 @@ describe('lab VM', () => {
 
   it('lists the PS/2 keyboard, PS/2 mouse and USB tablet in /proc/bus/input/devices', async () => {
     const r = await up().qga.exec('cat', ['/proc/bus/input/devices']);
-    const devices = parseInputDevices(text(r.stdout));
+    const devices = parseProcInputDevices(text(r.stdout));
     const found = findLabInputDevices(devices);
     expect(found?.keyboard.name).toBe('AT Translated Set 2 keyboard');
     expect(found?.tablet.name).toBe('QEMU QEMU USB Tablet');

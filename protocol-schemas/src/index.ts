@@ -9,3 +9,4 @@ export * from './delivery.js';
 export * from './scenario.js';
 export * from './report.js';
 export * from './keys/index.js';
+export * from './evdev/index.js';

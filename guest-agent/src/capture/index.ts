@@ -3,9 +3,9 @@
  * interface (capture.ts) and its backends; `listDevices` for `atp-agent devices`.
  */
 import fs from 'node:fs/promises';
-import type { DeviceInfo } from '@atp/protocol';
+import { parseProcInputDevices, type DeviceInfo } from '@atp/protocol';
 import { resolveAbsRange } from './linux-evdev/abs-ranges.js';
-import { parseProcInputDevices, toDeviceInfo } from './linux-evdev/devices.js';
+import { toDeviceInfo } from './linux-evdev/devices.js';
 import { DEFAULT_DEV_DIR, DEFAULT_PROC_DEVICES_PATH, kernelWordBits, type LinuxEvdevCaptureOptions } from './linux-evdev/index.js';
 import { captureError } from './errors.js';
 
@@ -13,8 +13,9 @@ export * from './capture.js';
 export type { CaptureErrorCode } from './errors.js';
 export { LinuxEvdevCapture, DEFAULT_DEV_DIR, DEFAULT_PROC_DEVICES_PATH, kernelWordBits, type LinuxEvdevCaptureOptions } from './linux-evdev/index.js';
 export { configureThreadpool, recommendedThreadpoolSize, currentThreadpoolSize, countEventNodes } from './linux-evdev/threadpool.js';
-export { classifyDevice, parseProcInputDevices, type ProcInputDevice, type DeviceKind } from './linux-evdev/devices.js';
-export { InputEventDecoder, encodeInputEvents, layoutForArch, type InputEventLayout, type RawInputEvent } from './linux-evdev/codec.js';
+// The evdev wire format lives in @atp/protocol (shared with the host's lab); re-exported for the agent's API.
+export { classifyDevice, encodeInputEvents, InputEventDecoder, layoutForArch, parseProcInputDevices } from '@atp/protocol';
+export type { DeviceKind, InputEventLayout, ProcInputDevice, RawInputEvent } from '@atp/protocol';
 export { EvdevTranslator, ModifierState } from './linux-evdev/translate.js';
 
 /** One row of `atp-agent devices`: the DeviceInfo the agent reports, plus what helps a human pick a device. */

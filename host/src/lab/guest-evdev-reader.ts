@@ -8,9 +8,9 @@
  */
 import { randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { AtpError } from '@atp/protocol';
+import { AtpError, decodeInputEvents } from '@atp/protocol';
 import type { QgaClient } from '../vm/qga/index.js';
-import { decodeInputEvents, INPUT_EVENT_BYTES, type InputEventRecord } from './evdev-codec.js';
+import { INPUT_EVENT_BYTES, type InputEventRecord } from './evdev-codec.js';
 
 export interface GuestEvdevReader {
   readonly eventNode: string;

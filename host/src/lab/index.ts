@@ -16,7 +16,9 @@ export { labDown, labStatus, labUp, readConsole } from './vm.js';
 export type { LabDirOptions, LabStatus, LabUpOptions, LabVm } from './vm.js';
 export { labStateSchema, readLabState } from './state.js';
 export type { LabState } from './state.js';
-export { decodeInputEvents, eventCodeName, eventTypeName, EV, findLabInputDevices, formatInputEvent, INPUT_EVENT_BYTES, parseInputDevices } from './evdev-codec.js';
+export { EV, findLabInputDevices, INPUT_EVENT_BYTES } from './evdev-codec.js';
+// The evdev codec is the shared one in @atp/protocol; re-exported under the lab's earlier names.
+export { decodeInputEvents, eventCodeName, eventTypeName, formatInputEvent, parseProcInputDevices as parseInputDevices } from '@atp/protocol';
 export type { InputDeviceInfo, InputEventRecord } from './evdev-codec.js';
 export { startGuestEvdevReader } from './guest-evdev-reader.js';
 export type { GuestEvdevReader } from './guest-evdev-reader.js';

@@ -7,9 +7,9 @@
  */
 import net from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { AgentMessageDecoder, type AtpError, type HelloBody } from '@atp/protocol';
+import { AgentMessageDecoder, parseProcInputDevices, type AtpError, type HelloBody } from '@atp/protocol';
 import { QgaClient } from '../vm/qga/index.js';
-import { findLabInputDevices, parseInputDevices, type InputDeviceInfo } from './evdev-codec.js';
+import { findLabInputDevices, type InputDeviceInfo } from './evdev-codec.js';
 
 export interface ReadyProbe {
   deadline: number;
@@ -44,7 +44,7 @@ export async function waitForInputDevices(socketPath: string, probe: ReadyProbe)
   try {
     for (;;) {
       const r = await qga.exec('/bin/cat', ['/proc/bus/input/devices'], { deadlineMs: 20_000 });
-      const devices = parseInputDevices(Buffer.from(r.stdout).toString('utf8'));
+      const devices = parseProcInputDevices(Buffer.from(r.stdout).toString('utf8'));
       if (findLabInputDevices(devices)) return devices;
       if (!probe.alive()) throw await probe.fail('QEMU exited while the input devices were probed');
       if (Date.now() > probe.deadline) throw await probe.fail(`input devices incomplete: ${devices.map((d) => d.name).join(', ')}`);

@@ -10,10 +10,10 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { AtpError } from '@atp/protocol';
+import { AtpError, decodeInputEvents, formatInputEvent, parseProcInputDevices } from '@atp/protocol';
 import { QgaClient } from '../vm/qga/index.js';
 import { inputSendEvent, QmpClient, sendKey, type QmpInputEvent } from '../vm/qmp/index.js';
-import { decodeInputEvents, findLabInputDevices, formatInputEvent, parseInputDevices, type InputDeviceInfo } from './evdev-codec.js';
+import { findLabInputDevices, type InputDeviceInfo } from './evdev-codec.js';
 import { startGuestEvdevReader, type GuestEvdevReader } from './guest-evdev-reader.js';
 import { labDown, labUp, type LabUpOptions } from './vm.js';
 
@@ -144,7 +144,7 @@ async function findRoles(qga: QgaClient, phases: readonly RecordPhase[]): Promis
   const until = Date.now() + 30_000;
   for (;;) {
     const text = Buffer.from((await qga.exec('/bin/cat', ['/proc/bus/input/devices'])).stdout).toString('utf8');
-    const devices = parseInputDevices(text);
+    const devices = parseProcInputDevices(text);
     const base = findLabInputDevices(devices);
     const roles: Roles = { keyboard: base?.keyboard, mouse: base?.mouse, tablet: base?.tablet, 'virtio-keyboard': devices.find((d) => d.name.includes('Virtio Keyboard') && d.eventNode) };
     const missing = [...new Set(phases.flatMap((p) => p.read))].filter((r) => roles[r] === undefined);

@@ -8,8 +8,7 @@
  *   3. nothing: `abs` events then carry no `range`.
  * Pure.
  */
-import type { AxisRange } from '@atp/protocol';
-import type { ProcInputDevice } from './devices.js';
+import type { AxisRange, ProcInputDevice } from '@atp/protocol';
 
 const QEMU_VENDOR = 0x0627;
 const QEMU_ABS: AxisRange = { xMin: 0, xMax: 0x7fff, yMin: 0, yMax: 0x7fff };

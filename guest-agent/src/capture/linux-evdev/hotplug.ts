@@ -15,7 +15,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { parseProcInputDevices, type ProcInputDevice } from './devices.js';
+import { parseProcInputDevices, type ProcInputDevice } from '@atp/protocol';
 
 export interface DeviceScan {
   /** Present devices, in /proc order. */

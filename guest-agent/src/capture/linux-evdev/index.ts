@@ -5,7 +5,7 @@
  * - Devices: every node /proc/bus/input/devices lists with an evdev handler
  *   (optionally filtered by kind), followed through hotplug (hotplug.ts). The
  *   device id is the node name, `event3` (devices.ts deviceId).
- * - Events: reader.ts -> codec.ts -> translate.ts; one translator per device, one
+ * - Events: reader.ts -> the shared InputEventDecoder (@atp/protocol) -> translate.ts; one translator per device, one
  *   ModifierState shared by all of them. `t` is the evdev timestamp (ms, float,
  *   CLOCK_REALTIME, evdev's default clock); `device` events use Date.now(), the
  *   same clock.
@@ -16,12 +16,11 @@
  *   ATP_CAPTURE_THREADPOOL through the error callbacks when the pool looks too small.
  */
 import os from 'node:os';
-import { isAtpError, type AxisRange, type DeviceInfo } from '@atp/protocol';
+import { isAtpError, layoutForArch, type AxisRange, type DeviceInfo, type DeviceKind, type InputEventLayout, type ProcInputDevice } from '@atp/protocol';
 import { CaptureEmitter, type Capture, type CaptureEventsOptions, type CaptureHandlers, type CapturedEvent } from '../capture.js';
 import { captureError } from '../errors.js';
 import { resolveAbsRange } from './abs-ranges.js';
-import { layoutForArch, type InputEventLayout } from './codec.js';
-import { identityOf, toDeviceInfo, type DeviceKind, type ProcInputDevice } from './devices.js';
+import { identityOf, toDeviceInfo } from './devices.js';
 import { HotplugWatcher, scanPresentDevices } from './hotplug.js';
 import { EvdevReader } from './reader.js';
 import { currentThreadpoolSize } from './threadpool.js';

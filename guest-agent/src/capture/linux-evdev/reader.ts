@@ -17,9 +17,8 @@
  * then discarded.
  */
 import fs from 'node:fs';
-import type { AtpError } from '@atp/protocol';
+import { InputEventDecoder, type AtpError, type InputEventLayout, type RawInputEvent } from '@atp/protocol';
 import { captureError } from '../errors.js';
-import { InputEventDecoder, type InputEventLayout, type RawInputEvent } from './codec.js';
 
 export type ReaderEnd = 'eof' | 'gone' | 'error';
 

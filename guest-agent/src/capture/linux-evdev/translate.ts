@@ -23,10 +23,8 @@
  * - EV_LED LED_NUML/LED_CAPSL update the lock state reported in `modifiers`.
  * Anything else (other types, nonsense codes from a corrupt stream) is ignored.
  */
-import { keyFromEvdev, type AxisRange, type ButtonName } from '@atp/protocol';
+import { evdevCodes as C, eventTimeMs, keyFromEvdev, type AxisRange, type ButtonName, type RawInputEvent } from '@atp/protocol';
 import type { CapturedEvent } from '../capture.js';
-import { eventTimeMs, type RawInputEvent } from './codec.js';
-import * as C from './constants.js';
 
 type KeyLikeEvent = Extract<CapturedEvent, { kind: 'key' | 'button' }>;
 

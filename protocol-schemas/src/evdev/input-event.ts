@@ -1,21 +1,23 @@
 /**
- * Decoder of the bytes read from /dev/input/eventN: a stream of `struct
- * input_event` records (include/uapi/linux/input.h). Hand-written because the
- * record is a fixed binary C struct with no library worth a dependency, and
- * because reads may end mid-record (a FIFO, or a short read), which the decoder
- * must carry over to the next chunk.
+ * The bytes read from /dev/input/eventN: a stream of `struct input_event`
+ * records (include/uapi/linux/input.h). Shared by the guest agent (live capture)
+ * and the host's lab (recorded fixtures). Hand-written because the record is a
+ * fixed binary C struct with no library worth a dependency, and because reads
+ * may end mid-record (a FIFO, or a short read), which the streaming decoder must
+ * carry over to the next chunk.
  *
- * Layouts (little-endian on every platform the agent ships for):
+ * Layouts (little-endian on every platform ATP ships for):
  * - 'timeval64' (24 bytes, 64-bit userlands): sec u64, usec u64, type u16, code u16, value s32.
  * - 'timeval32' (16 bytes, 32-bit userlands):  sec u32, usec u32, type u16, code u16, value s32.
  * The layout follows the reader's userland, not the kernel: a 32-bit process on a
  * 64-bit kernel gets the compat 16-byte records. The uapi header declares sec and
  * usec as `__kernel_ulong_t`, so both are read unsigned.
  *
- * The format has no framing: any bytes decode into well-formed records, so the
- * consumer (translate.ts) must tolerate nonsense types, codes and values.
- * Pure: no I/O.
+ * The format has no framing: any bytes decode into well-formed records, so a
+ * consumer must tolerate nonsense types, codes and values.
+ * Pure and browser-safe: Uint8Array and DataView only.
  */
+import { AtpError } from '../errors.js';
 
 export type InputEventLayout = 'timeval64' | 'timeval32';
 
@@ -111,7 +113,20 @@ export class InputEventDecoder {
   }
 }
 
-/** Encodes records: the inverse of the decoder, for tests and for writing into a FIFO that stands in for a device. */
+/**
+ * Decodes a complete capture (a recorded file): whole records only. Throws
+ * ATP_SCHEMA_INVALID when the length is not a multiple of the record size (the
+ * reader was cut mid-record, or the layout is wrong).
+ */
+export function decodeInputEvents(bytes: Uint8Array, layout: InputEventLayout = 'timeval64'): RawInputEvent[] {
+  const size = INPUT_EVENT_SIZE[layout];
+  if (bytes.length % size !== 0) {
+    throw new AtpError('ATP_SCHEMA_INVALID', `evdev data is ${bytes.length} bytes, not a multiple of ${size}`, { details: { length: bytes.length, layout } });
+  }
+  return new InputEventDecoder(layout).push(bytes);
+}
+
+/** Encodes records: the inverse of the decoder, for tests, fixtures and FIFOs that stand in for a device. */
 export function encodeInputEvents(events: readonly RawInputEvent[], layout: InputEventLayout = 'timeval64'): Uint8Array {
   const size = INPUT_EVENT_SIZE[layout];
   const bytes = new Uint8Array(events.length * size);
