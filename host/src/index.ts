@@ -4,3 +4,4 @@ export * from './vm/qmp/index.js';
 export * from './vm/qga/index.js';
 export * from './hub/index.js';
 export * from './inject/index.js';
+export * from './api/index.js';
