@@ -5,3 +5,4 @@ export * from './vm/qga/index.js';
 export * from './hub/index.js';
 export * from './inject/index.js';
 export * from './api/index.js';
+export * from './vm/libvirt/index.js';

@@ -1,0 +1,184 @@
+/**
+ * LibvirtClient: what ATP needs from libvirt, behind an interface, and its
+ * virsh-backed implementation (a Node binding lacks monitor, agent, send-key
+ * and events; see ARCHITECTURE.md). Commands go through one VirshRunner
+ * (long-lived interactive virsh by default, serialised); events come from a
+ * separate `virsh event --loop` process per stream.
+ */
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { AtpError } from '@atp/protocol';
+import { describeDomain, type DomainDescription } from './domain-xml.js';
+import { LibvirtEventStream } from './events.js';
+import { virshQgaExecutor, virshQmpExecutor } from './executors.js';
+import { parseDomainList, parseDominfo, parseDomstate, type DomainInfo, type DomainState, type DomainSummary } from './output-codec.js';
+import { createVirshRunner, type VirshRunnerOptions } from './virsh-auto.js';
+import type { VirshRunner } from './virsh-runner.js';
+import type { QmpExecutor } from '../qmp/executor.js';
+import type { QgaExecutor } from '../qga/executor.js';
+
+export interface CallOptions {
+  timeoutMs?: number;
+}
+
+export type ShutdownMode = 'acpi' | 'agent';
+
+/** virsh send-key code sets (virsh help send-key). */
+export const KEY_CODESETS = ['linux', 'xt', 'atset1', 'atset2', 'atset3', 'os_x', 'xt_kbd', 'win32', 'usb', 'qnum', 'rfb'] as const;
+export type KeyCodeset = (typeof KEY_CODESETS)[number];
+
+export interface SendKeysOptions extends CallOptions {
+  /** Code set of `keys` (default 'linux': KEY_A or 30). */
+  codeset?: KeyCodeset;
+  /** How long the keys are held, in ms (libvirt's default otherwise). */
+  holdTimeMs?: number;
+}
+
+export interface LibvirtClient {
+  readonly uri: string;
+  listDomains(options?: CallOptions): Promise<DomainSummary[]>;
+  /** `dominfo`; rejects ATP_LIBVIRT_DOMAIN_NOT_FOUND naming the domain. */
+  lookup(domain: string, options?: CallOptions): Promise<DomainInfo>;
+  state(domain: string, options?: CallOptions): Promise<DomainState>;
+  /** `dumpxml` read into channels, graphics and inputs. */
+  domainXml(domain: string, options?: CallOptions): Promise<DomainDescription>;
+  rawDomainXml(domain: string, options?: CallOptions): Promise<string>;
+  /** `define` from XML text (persistent, not started). */
+  define(xml: string, options?: CallOptions): Promise<void>;
+  undefine(domain: string, options?: CallOptions): Promise<void>;
+  start(domain: string, options?: CallOptions): Promise<void>;
+  shutdown(domain: string, mode?: ShutdownMode, options?: CallOptions): Promise<void>;
+  reboot(domain: string, mode?: ShutdownMode, options?: CallOptions): Promise<void>;
+  destroy(domain: string, options?: CallOptions): Promise<void>;
+  reset(domain: string, options?: CallOptions): Promise<void>;
+  suspend(domain: string, options?: CallOptions): Promise<void>;
+  resume(domain: string, options?: CallOptions): Promise<void>;
+  /** `send-key`: presses the keys together, holds, releases. */
+  sendKey(domain: string, keys: readonly (string | number)[], options?: SendKeysOptions): Promise<void>;
+  qmpExecutor(domain: string): QmpExecutor;
+  qgaExecutor(domain: string): QgaExecutor;
+  /** A new stream of domain events (all domains, or one); close it with `return()`/`close()`. */
+  events(options?: { domain?: string }): LibvirtEventStream;
+  close(): Promise<void>;
+}
+
+export type VirshLibvirtClientOptions = Partial<VirshRunnerOptions>;
+
+const KEY = /^[A-Za-z0-9_]+$/;
+
+export class VirshLibvirtClient implements LibvirtClient {
+  readonly uri: string;
+  readonly runner: VirshRunner;
+  private readonly streams = new Set<LibvirtEventStream>();
+
+  constructor(private readonly options: VirshLibvirtClientOptions = {}) {
+    this.uri = options.uri ?? 'qemu:///system';
+    this.runner = createVirshRunner({ ...options, uri: this.uri });
+  }
+
+  private run(argv: string[], domain: string | undefined, options: CallOptions | undefined): Promise<string> {
+    return this.runner.run(argv, { ...(domain === undefined ? {} : { domain }), ...(options?.timeoutMs === undefined ? {} : { timeoutMs: options.timeoutMs }) });
+  }
+
+  private async onDomain(verb: string, domain: string, extra: string[], options: CallOptions | undefined): Promise<string> {
+    return this.run([verb, '--domain', domain, ...extra], domain, options);
+  }
+
+  async listDomains(options?: CallOptions): Promise<DomainSummary[]> {
+    return parseDomainList(await this.run(['list', '--all'], undefined, options));
+  }
+
+  async lookup(domain: string, options?: CallOptions): Promise<DomainInfo> {
+    return parseDominfo(await this.onDomain('dominfo', domain, [], options));
+  }
+
+  async state(domain: string, options?: CallOptions): Promise<DomainState> {
+    return parseDomstate(await this.onDomain('domstate', domain, [], options));
+  }
+
+  rawDomainXml(domain: string, options?: CallOptions): Promise<string> {
+    return this.onDomain('dumpxml', domain, [], options);
+  }
+
+  async domainXml(domain: string, options?: CallOptions): Promise<DomainDescription> {
+    return describeDomain(await this.rawDomainXml(domain, options));
+  }
+
+  async define(xml: string, options?: CallOptions): Promise<void> {
+    // virsh reads the definition from a file on this machine (also for remote URIs).
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'atp-define-'));
+    try {
+      const file = path.join(dir, 'domain.xml');
+      await writeFile(file, xml, { mode: 0o600 });
+      await this.run(['define', '--file', file], undefined, options);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  }
+
+  async undefine(domain: string, options?: CallOptions): Promise<void> {
+    await this.onDomain('undefine', domain, [], options);
+  }
+
+  async start(domain: string, options?: CallOptions): Promise<void> {
+    await this.onDomain('start', domain, [], options);
+  }
+
+  async shutdown(domain: string, mode: ShutdownMode = 'acpi', options?: CallOptions): Promise<void> {
+    await this.onDomain('shutdown', domain, ['--mode', mode], options);
+  }
+
+  async reboot(domain: string, mode: ShutdownMode = 'acpi', options?: CallOptions): Promise<void> {
+    await this.onDomain('reboot', domain, ['--mode', mode], options);
+  }
+
+  async destroy(domain: string, options?: CallOptions): Promise<void> {
+    await this.onDomain('destroy', domain, [], options);
+  }
+
+  async reset(domain: string, options?: CallOptions): Promise<void> {
+    await this.onDomain('reset', domain, [], options);
+  }
+
+  async suspend(domain: string, options?: CallOptions): Promise<void> {
+    await this.onDomain('suspend', domain, [], options);
+  }
+
+  async resume(domain: string, options?: CallOptions): Promise<void> {
+    await this.onDomain('resume', domain, [], options);
+  }
+
+  async sendKey(domain: string, keys: readonly (string | number)[], options: SendKeysOptions = {}): Promise<void> {
+    const bad = keys.find((k) => (typeof k === 'number' ? !Number.isInteger(k) || k < 0 : !KEY.test(k)));
+    if (keys.length === 0 || bad !== undefined) {
+      throw new AtpError('ATP_LIBVIRT_ARGUMENT', `send-key needs key names or non-negative key codes (got ${JSON.stringify(bad ?? keys)})`, { details: { domain } });
+    }
+    const extra = ['--codeset', options.codeset ?? 'linux'];
+    if (options.holdTimeMs !== undefined) {
+      if (!Number.isInteger(options.holdTimeMs) || options.holdTimeMs < 0) throw new AtpError('ATP_LIBVIRT_ARGUMENT', `send-key holdTimeMs must be a non-negative integer`, { details: { domain } });
+      extra.push('--holdtime', String(options.holdTimeMs));
+    }
+    await this.onDomain('send-key', domain, [...extra, '--keycode', ...keys.map(String)], options);
+  }
+
+  qmpExecutor(domain: string): QmpExecutor {
+    return virshQmpExecutor(this.runner, domain);
+  }
+
+  qgaExecutor(domain: string): QgaExecutor {
+    return virshQgaExecutor(this.runner, domain);
+  }
+
+  events(options: { domain?: string } = {}): LibvirtEventStream {
+    const stream = new LibvirtEventStream({ uri: this.uri, ...(this.options.binary === undefined ? {} : { binary: this.options.binary }), ...options });
+    this.streams.add(stream);
+    return stream;
+  }
+
+  async close(): Promise<void> {
+    for (const s of this.streams) s.close();
+    this.streams.clear();
+    await this.runner.close();
+  }
+}
