@@ -6,3 +6,5 @@ export * from './hub/index.js';
 export * from './inject/index.js';
 export * from './api/index.js';
 export * from './vm/libvirt/index.js';
+export * from './scenario/index.js';
+export * from './report/index.js';

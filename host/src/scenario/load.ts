@@ -1,0 +1,147 @@
+/**
+ * Loading suites: YAML text → a validated ScenarioV1, with every error pointing
+ * at file:line:column.
+ *
+ *  - YAML syntax errors (and duplicate keys) → ATP_SCENARIO_YAML.
+ *  - Schema errors from parseScenario, and what checkSuiteInputs finds (unknown
+ *    key names, untypable text, off-screen positions) → ATP_SCENARIO_INVALID,
+ *    each issue mapped to the YAML node it is about (yaml-locate.ts).
+ *  - The file cannot be read (missing, a directory, too large, not UTF-8) → ATP_SCENARIO_READ.
+ *
+ * One file holds one suite. A second YAML document (`---`) is an error rather
+ * than a second suite: a suite's report entry names its file as its source, and
+ * one file per suite keeps that name meaningful. Split such a file in two.
+ */
+import { readFile, stat } from 'node:fs/promises';
+import { LineCounter, parseDocument, type Document } from 'yaml';
+import { AtpError, isAtpError, parseScenario, type IssuePath, type ScenarioV1, type ValidationIssue } from '@atp/protocol';
+import { checkSuiteInputs } from './check-inputs.js';
+import { locatePath, toPosition } from './yaml-locate.js';
+
+export interface LoadedSuite {
+  scenario: ScenarioV1;
+  /** The file name as given (or the name passed to parseSuiteText). */
+  source: string;
+}
+
+/** One problem in a suite file, with its place in the text (1-based line and column). */
+export interface SuiteIssue {
+  path: IssuePath;
+  pathText: string;
+  line: number;
+  column: number;
+  message: string;
+  code: string;
+}
+
+export interface ParseSuiteOptions {
+  /** Also check key names, text and positions against the key table and layouts (default true). */
+  checkInputs?: boolean;
+}
+
+/** Suites larger than this are refused before reading: no hand-written suite comes close. */
+export const MAX_SUITE_BYTES = 8 * 1024 * 1024;
+/** Issues spelled out in the error message; all of them are in details.issues. */
+const MESSAGE_ISSUES = 20;
+/** YAML's own cap on alias expansion (a "billion laughs" file fails instead of eating memory). */
+const MAX_ALIAS_COUNT = 1000;
+
+/** Reads and parses one suite file. */
+export async function loadSuite(path: string, options: ParseSuiteOptions = {}): Promise<LoadedSuite> {
+  return parseSuiteText(await readSuiteFile(path), path, options);
+}
+
+/** Parses suite text; `fileName` names it in errors and becomes `source`. */
+export function parseSuiteText(text: string, fileName: string, options: ParseSuiteOptions = {}): LoadedSuite {
+  const lineCounter = new LineCounter();
+  const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
+  if (doc.errors.length > 0) throw yamlError(doc, lineCounter, fileName);
+  let value: unknown;
+  try {
+    value = doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT });
+  } catch (error) {
+    // Alias expansion over the cap, or an alias to nothing.
+    const reason = error instanceof Error ? error.message : String(error);
+    throw new AtpError('ATP_SCENARIO_YAML', `${fileName}: YAML could not be converted: ${reason}`, { cause: error, details: { source: fileName } });
+  }
+  let scenario: ScenarioV1;
+  try {
+    scenario = parseScenario(value, fileName);
+  } catch (error) {
+    if (!isAtpError(error, 'ATP_SCHEMA_INVALID')) throw error;
+    throw invalidError(fileName, toSuiteIssues(error.details['issues'], doc, lineCounter), error);
+  }
+  if (options.checkInputs ?? true) {
+    const issues = checkSuiteInputs(scenario);
+    if (issues.length > 0) throw invalidError(fileName, toSuiteIssues(issues, doc, lineCounter));
+  }
+  return { scenario, source: fileName };
+}
+
+async function readSuiteFile(path: string): Promise<string> {
+  let bytes: Buffer;
+  try {
+    const info = await stat(path);
+    if (info.isDirectory()) throw new AtpError('ATP_SCENARIO_READ', `${path}: is a directory, not a suite file`, { details: { source: path } });
+    if (info.size > MAX_SUITE_BYTES) {
+      throw new AtpError('ATP_SCENARIO_READ', `${path}: ${info.size} bytes is more than a suite may hold (${MAX_SUITE_BYTES})`, { details: { source: path, size: info.size } });
+    }
+    bytes = await readFile(path);
+  } catch (error) {
+    if (isAtpError(error)) throw error;
+    const code = (error as NodeJS.ErrnoException).code;
+    const reason = code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'permission denied' : error instanceof Error ? error.message : String(error);
+    throw new AtpError('ATP_SCENARIO_READ', `${path}: cannot read suite file: ${reason}`, { cause: error, details: { source: path, ...(code === undefined ? {} : { errno: code }) } });
+  }
+  try {
+    return new TextDecoder('utf-8', { fatal: true }).decode(bytes);
+  } catch (error) {
+    throw new AtpError('ATP_SCENARIO_READ', `${path}: suite file is not valid UTF-8`, { cause: error, details: { source: path } });
+  }
+}
+
+function yamlError(doc: Document, lineCounter: LineCounter, fileName: string): AtpError {
+  const errors = doc.errors.map((e) => {
+    const { line, column } = toPosition(lineCounter, e.pos[0]);
+    const message = e.code === 'MULTIPLE_DOCS' ? 'a suite file holds one YAML document; a second one starts here (put each suite in its own file)' : e.message.split('\n')[0] ?? e.message;
+    return { line, column, code: e.code, message };
+  });
+  const first = errors[0];
+  const lines = errors.slice(0, MESSAGE_ISSUES).map((e, i) => `${i === 0 ? '' : '  '}${fileName}:${e.line}:${e.column}: YAML syntax error: ${e.message}`);
+  if (errors.length > MESSAGE_ISSUES) lines.push(`  … and ${errors.length - MESSAGE_ISSUES} more`);
+  return new AtpError('ATP_SCENARIO_YAML', lines.join('\n'), {
+    details: { source: fileName, line: first?.line, column: first?.column, errors },
+  });
+}
+
+/** Issues whose subject is a key rather than a value (the key is what is wrong). */
+function aboutKey(issue: ValidationIssue): boolean {
+  return issue.code === 'unrecognized_keys' || /^unknown (field|option)\b/.test(issue.message);
+}
+
+function isIssue(value: unknown): value is ValidationIssue {
+  if (typeof value !== 'object' || value === null) return false;
+  const v = value as Partial<ValidationIssue>;
+  return Array.isArray(v.path) && typeof v.message === 'string' && typeof v.pathText === 'string';
+}
+
+function toSuiteIssues(raw: unknown, doc: Document, lineCounter: LineCounter): SuiteIssue[] {
+  const issues = Array.isArray(raw) ? raw.filter(isIssue) : [];
+  return issues
+    .map((i): SuiteIssue => {
+      const { line, column } = locatePath(doc, lineCounter, i.path, aboutKey(i));
+      return { path: i.path, pathText: i.pathText, line, column, message: i.message, code: i.code };
+    })
+    .sort((a, b) => a.line - b.line || a.column - b.column);
+}
+
+function invalidError(fileName: string, issues: readonly SuiteIssue[], cause?: unknown): AtpError {
+  const lines = issues.slice(0, MESSAGE_ISSUES).map((i) => `${fileName}:${i.line}:${i.column}: ${i.pathText}: ${i.message}`);
+  if (issues.length > MESSAGE_ISSUES) lines.push(`… and ${issues.length - MESSAGE_ISSUES} more`);
+  const head = `${fileName}: invalid scenario (${issues.length} ${issues.length === 1 ? 'problem' : 'problems'})`;
+  const first = issues[0];
+  return new AtpError('ATP_SCENARIO_INVALID', `${head}:\n${lines.map((l) => `  ${l}`).join('\n')}`, {
+    ...(cause === undefined ? {} : { cause }),
+    details: { source: fileName, line: first?.line, column: first?.column, issues },
+  });
+}
