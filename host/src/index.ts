@@ -8,3 +8,4 @@ export * from './api/index.js';
 export * from './vm/libvirt/index.js';
 export * from './scenario/index.js';
 export * from './report/index.js';
+export * from './verify/index.js';
