@@ -13,8 +13,9 @@
  * A size of 1 maps everything to 0.
  */
 import { AtpError } from '@atp/protocol';
+import { ABS_AXIS_MAX } from '../vm/qmp/commands.js';
 
-export const ABS_MAX = 0x7fff;
+export const ABS_MAX = ABS_AXIS_MAX;
 
 function checkSize(size: number, what: string): void {
   if (!Number.isInteger(size) || size < 1 || size > ABS_MAX + 1) {

@@ -15,12 +15,12 @@
  */
 import type { AxisRange } from '@atp/protocol';
 import type { InjectedAction, PointerButton, ScreenSize } from '../inject/actions.js';
+import { ABS_MAX, pixelToAbs } from '../inject/pointer-scale.js';
 import { ModifierTracker, maskToNames } from './modifiers.js';
 import type { ExpectedTransition } from './types.js';
 
-/** QEMU's absolute axis maximum (both axes run 0..0x7FFF). */
-export const ABS_AXIS_MAX = 0x7fff;
-export const DEFAULT_ABS_RANGE: Readonly<AxisRange> = Object.freeze({ xMin: 0, xMax: ABS_AXIS_MAX, yMin: 0, yMax: ABS_AXIS_MAX });
+/** QEMU's absolute axes run 0..0x7FFF; an observer that reports no range used that. */
+export const DEFAULT_ABS_RANGE: Readonly<AxisRange> = Object.freeze({ xMin: 0, xMax: ABS_MAX, yMin: 0, yMax: ABS_MAX });
 
 /**
  * One axis value → pixel: round((value − min) · (size − 1) / (max − min)).
@@ -39,10 +39,9 @@ export function absToPixels(x: number, y: number, screen: ScreenSize, range: Axi
   };
 }
 
-/** The injector's direction, pixel → abs axis value: round(px · 0x7FFF / (size − 1)). */
+/** The injector's direction, pixel → abs axis value (inject/pointer-scale.ts owns the formula). */
 export function pixelToAbsAxis(px: number, size: number): number {
-  if (size <= 1) return 0;
-  return Math.round((px * ABS_AXIS_MAX) / (size - 1));
+  return pixelToAbs(px, size);
 }
 
 const BUTTON_IDS: Readonly<Record<string, string>> = {
