@@ -10,7 +10,7 @@ export const LOG_LEVELS = ['debug', 'info', 'warn', 'error'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
 export const LINK_KINDS = ['virtio', 'tcp', 'ws'] as const;
 /** 'stdin-json' is a testing aid: events as JSON lines on standard input. */
-export const CAPTURE_BACKENDS = ['linux-evdev', 'stdin-json'] as const;
+export const CAPTURE_BACKENDS = ['linux-evdev', 'windows-hooks', 'stdin-json'] as const;
 export type CaptureBackendName = (typeof CAPTURE_BACKENDS)[number];
 
 const ID_PATTERN = /^[A-Za-z0-9._:-]+$/;
@@ -55,7 +55,7 @@ export const SETTINGS: readonly SettingSpec[] = [
   { key: 'resendCapacity', env: 'ATP_AGENT_RESEND_CAPACITY', flag: 'resend-capacity', kind: 'int', description: 'unacknowledged events kept for resending (default 100000)' },
   { key: 'batchWindowMs', env: 'ATP_AGENT_BATCH_WINDOW_MS', flag: 'batch-window-ms', kind: 'int', description: 'least time between two event batches under load (default 2)' },
   { key: 'logLevel', env: 'ATP_AGENT_LOG_LEVEL', flag: 'log-level', kind: 'string', description: 'debug | info | warn | error (default info)' },
-  { key: 'capture', env: 'ATP_AGENT_CAPTURE', flag: 'capture', kind: 'string', description: 'linux-evdev | stdin-json (default linux-evdev)' },
+  { key: 'capture', env: 'ATP_AGENT_CAPTURE', flag: 'capture', kind: 'string', description: 'linux-evdev | windows-hooks | stdin-json (default linux-evdev; windows-hooks on Windows)' },
   { key: 'devices', env: 'ATP_AGENT_DEVICES', flag: 'device', kind: 'list', description: 'capture only these device ids (comma-separated in the environment)' },
   { key: 'allowExec', env: 'ATP_AGENT_ALLOW_EXEC', flag: 'allow-exec', kind: 'bool', description: 'run exec requests from the host (default off)' },
   { key: 'shutdownTimeoutMs', env: 'ATP_AGENT_SHUTDOWN_TIMEOUT_MS', flag: 'shutdown-timeout-ms', kind: 'int', description: 'how long SIGTERM waits for the last acks (default 2000)' },

@@ -45,6 +45,12 @@ export const ERROR_CODES = {
   ATP_CAPTURE_DEVICE_OPEN: 'An input device node could not be opened (permissions: the agent needs read access to /dev/input/event*).',
   ATP_CAPTURE_DEVICE_READ: 'Reading an input device failed for a reason other than the device going away.',
   ATP_CAPTURE_THREADPOOL: 'More input devices are open than libuv threadpool threads are left for other work; set UV_THREADPOOL_SIZE before start.',
+  ATP_CAPTURE_HOOKS: 'The Windows low-level keyboard/mouse hooks could not be installed (wrong platform, no interactive desktop, or SetWindowsHookExW failed).',
+  ATP_CAPTURE_NATIVE: 'A native addon a capture backend needs (koffi) could not be found, written next to the executable, or loaded.',
+
+  // Agent packaging (guest-agent/packaging)
+  ATP_PACKAGING_BUILD: 'Building a single-file agent executable failed (bundle, SEA blob, postject, signature removal or signing).',
+  ATP_PACKAGING_CHECKSUM: 'A pinned Node binary or native addon does not match the sha256 recorded in guest-agent/packaging/pinned.json.',
 
   // Agent hub (host/src/hub)
   ATP_HUB_AUTH: 'An agent or page presented a token the hub does not accept for its agent id; the session was closed.',
@@ -102,6 +108,24 @@ export const ERROR_CODES = {
   ATP_SCENARIO_YAML: 'A suite file is not valid YAML (or holds more than one document); the message gives file:line:column.',
   ATP_SCENARIO_INVALID: 'A suite file is valid YAML but not a valid scenario; the message lists each problem as file:line:column: path: message.',
   ATP_REPORT_WRITE: 'A report file (JSON, JUnit XML) could not be written; the message names the file.',
+
+  // SSH and hosts (host/src/vm/ssh, host/src/config)
+  ATP_CONFIG_READ: 'A config file (hosts.yaml) could not be read or written; the message names the file.',
+  ATP_CONFIG_YAML: 'A config file is not valid YAML; the message gives file:line:column.',
+  ATP_CONFIG_HOST_UNKNOWN: 'No host of that name in hosts.yaml; the message names the file and lists the known hosts.',
+  ATP_CONFIG_HOST_EXISTS: 'A host of that name is already in hosts.yaml (remove it first).',
+  ATP_SSH_CONNECT: 'Could not reach the SSH server (refused, unreachable, name not resolved, handshake timed out or failed).',
+  ATP_SSH_AUTH: 'The SSH server refused our key or agent identities (or none was configured).',
+  ATP_SSH_KEY_FILE: 'An identity file or known_hosts file could not be read or parsed (missing, encrypted key, no SSH_AUTH_SOCK).',
+  ATP_SSH_HOST_KEY_UNKNOWN: "The host's key is not in known_hosts; the connection was refused. The message prints its SHA256 fingerprint and how to accept it explicitly.",
+  ATP_SSH_HOST_KEY_CHANGED: "The host offered a key different from the one in known_hosts (or a revoked one); the connection was refused. The message prints the offered key's SHA256 fingerprint and the known_hosts line.",
+  ATP_SSH_CHANNEL: 'The SSH server refused to open a channel (exec, or a forward to a remote unix socket: path missing, forwarding disabled, too many sessions).',
+  ATP_SSH_EXEC: 'A remote command exited with a non-zero status or a signal; the message quotes its stderr.',
+  ATP_SSH_TIMEOUT: 'A remote command did not finish within its timeout; its channel was closed.',
+  ATP_SSH_DISCONNECTED: 'The SSH connection closed while a call or channel was using it.',
+  ATP_SSH_UNREACHABLE: 'The connection manager could not (re)connect to the host; the call failed fast with the last error as cause, and reconnects continue with backoff.',
+  ATP_SSH_ARGUMENT: 'An argument cannot be sent in a remote command line (a NUL byte, an empty command).',
+  ATP_SSH_CLOSED: 'The SSH connection or connection manager was closed by its owner.',
 } as const satisfies Record<`ATP_${string}`, string>;
 
 export type AtpErrorCode = keyof typeof ERROR_CODES;

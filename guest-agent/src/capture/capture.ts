@@ -45,6 +45,8 @@ export interface Capture {
   subscribe(handlers: CaptureHandlers): () => void;
   /** An async iteration over the events from now on, ending at stop() or on `signal`. */
   events(options?: CaptureEventsOptions): AsyncIterableIterator<CapturedEvent>;
+  /** Extra hello capabilities a backend announces (windows-hooks: its session and input desktop). */
+  capabilities?(): string[];
 }
 
 const DEFAULT_MAX_QUEUED = 100_000;

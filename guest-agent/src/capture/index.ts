@@ -17,6 +17,7 @@ export { configureThreadpool, recommendedThreadpoolSize, currentThreadpoolSize, 
 export { classifyDevice, encodeInputEvents, InputEventDecoder, layoutForArch, parseProcInputDevices } from '@atp/protocol';
 export type { DeviceKind, InputEventLayout, ProcInputDevice, RawInputEvent } from '@atp/protocol';
 export { EvdevTranslator, ModifierState } from './linux-evdev/translate.js';
+export { WindowsHooksCapture, type WindowsHooksCaptureOptions, type HookCounters, type DesktopInfo } from './windows-hooks/index.js';
 
 /** One row of `atp-agent devices`: the DeviceInfo the agent reports, plus what helps a human pick a device. */
 export interface CaptureDeviceRow extends DeviceInfo {

@@ -7,7 +7,7 @@ import { randomUUID } from 'node:crypto';
 import os from 'node:os';
 import type { Readable } from 'node:stream';
 import type { AtpError, DeviceInfo } from '@atp/protocol';
-import { LinuxEvdevCapture } from '../capture/index.js';
+import { LinuxEvdevCapture, WindowsHooksCapture } from '../capture/index.js';
 import type { Capture } from '../capture/index.js';
 import type { AgentConfig } from '../config.js';
 import { runExec } from '../exec/index.js';
@@ -33,6 +33,8 @@ export function createLink(config: AgentConfig): Link {
 
 export function createCapture(config: AgentConfig, stdin: Readable, log: SessionLogger): Capture {
   if (config.capture === 'stdin-json') return new StdinJsonCapture(stdin, (lines) => log.info('capture input ended', { lines }));
+  // The default (linux-evdev) means "this platform's backend": on Windows that is the hooks.
+  if (config.capture === 'windows-hooks' || process.platform === 'win32') return new WindowsHooksCapture();
   return new LinuxEvdevCapture();
 }
 
@@ -67,7 +69,7 @@ export async function runAgent(config: AgentConfig, deps: RunAgentDeps): Promise
     bootId,
     os: { platform: process.platform, release: os.release(), arch: process.arch, hostname: os.hostname() },
     captureBackends: [capture.backend],
-    capabilities: ['events', 'ping', 'capture-control', ...(config.allowExec ? ['exec'] : [])],
+    capabilities: ['events', 'ping', 'capture-control', ...(config.allowExec ? ['exec'] : []), ...(capture.capabilities?.() ?? [])],
     version: AGENT_VERSION,
     token: config.token,
     devices: capture.devices().filter((d: DeviceInfo) => wanted.size === 0 || wanted.has(d.id)).slice(0, 256),

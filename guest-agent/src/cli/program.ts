@@ -1,4 +1,4 @@
-/** The `atp-agent` command line (commander): run, devices, --version. */
+/** The `atp-agent` command line (commander): run, devices, selftest, --version. */
 import { Command, Option } from 'commander';
 import { AtpError } from '@atp/protocol';
 import { SETTINGS } from '../config-schema.js';
@@ -8,6 +8,8 @@ import { AGENT_VERSION } from '../version.js';
 import { runAgent } from './agent.js';
 import { devicesCommand } from './devices.js';
 import { createJsonLogger } from './log.js';
+import { SELFTEST_CAPTURES, runSelftest } from './selftest.js';
+import type { SelftestCapture } from './selftest.js';
 
 /** Exit codes: 0 ok, 1 runtime failure, 2 bad configuration or usage. */
 export async function runCli(argv: readonly string[]): Promise<number> {
@@ -49,6 +51,27 @@ export async function runCli(argv: readonly string[]): Promise<number> {
     .option('--json', 'machine-readable output')
     .action(async (opts: { json?: boolean }) => {
       await devicesCommand(opts, (text) => void process.stdout.write(text));
+    });
+
+  program
+    .command('selftest')
+    .description('load the capture backend, connect to the hub and complete a handshake; prints one line')
+    .requiredOption('--hub <url>', 'tcp://HOST:PORT, ws://HOST:PORT/PATH or wss://…')
+    .option('--token <token>', 'hub token (default: ATP_AGENT_TOKEN)')
+    .option('--agent-id <id>', 'agent id in the hello (default: <hostname>.selftest)')
+    .addOption(new Option('--capture <backend>', 'capture backend to check').choices(SELFTEST_CAPTURES).default('auto'))
+    .option('--timeout-ms <ms>', 'connect and welcome timeout', '10000')
+    .action(async (opts: { hub: string; token?: string; agentId?: string; capture: SelftestCapture; timeoutMs: string }) => {
+      const token = opts.token ?? process.env['ATP_AGENT_TOKEN'];
+      const timeoutMs = Number(opts.timeoutMs);
+      if (token === undefined || token === '' || !(timeoutMs > 0)) {
+        process.stdout.write(`fail: ${token === undefined || token === '' ? 'a token is required (--token or ATP_AGENT_TOKEN)' : '--timeout-ms must be a positive number'}\n`);
+        code = 2;
+        return;
+      }
+      const result = await runSelftest({ hub: opts.hub, token, capture: opts.capture, timeoutMs, ...(opts.agentId === undefined ? {} : { agentId: opts.agentId }) });
+      process.stdout.write(`${result.line}\n`);
+      code = result.ok ? 0 : 1;
     });
 
   try {

@@ -1,0 +1,16 @@
+/**
+ * Entry of the single-file executables: src/main.ts without its top-level
+ * await, which the CommonJS bundle a Node SEA runs cannot have. Keep the two in
+ * step (a packaging test runs `--version` through both).
+ */
+import { configureThreadpool } from '../src/capture/index.js';
+import { runCli } from '../src/cli/program.js';
+
+configureThreadpool();
+runCli(process.argv).then(
+  (code) => process.exit(code),
+  (error: unknown) => {
+    process.stderr.write(`atp-agent: ${error instanceof Error ? error.message : String(error)}\n`);
+    process.exit(1);
+  },
+);
