@@ -14,6 +14,7 @@ export * from './stream-connection.js';
 export * from './tcp-listener.js';
 export * from './ws-listener.js';
 export * from './virtio-client.js';
+export * from './ack-batcher.js';
 export * from './session.js';
 export * from './hub.js';
 export * from './follow-journal.js';

@@ -9,6 +9,7 @@
  * through agentMessage(): the compiler checks them and the hot path skips zod.
  */
 import { agentMessage, AtpError, type AgentMessage, type HelloBody, type ObservedEvent } from '@atp/protocol';
+import type { AckBatcher } from './ack-batcher.js';
 import type { ClockTracker } from './clock-tracker.js';
 import { TokenBucket, type HubLimits } from './limits.js';
 import type { HubCounters } from './metrics.js';
@@ -29,6 +30,8 @@ export interface SessionHost {
   readonly limits: HubLimits;
   readonly timing: SessionTiming;
   readonly counters: HubCounters;
+  /** Coalesces the acks of all sessions into one timer per ack window. */
+  readonly acks: AckBatcher;
   now(): number;
   authorize(agentId: string, token: string): boolean;
   /** Registers the session; resolves with the ackedSeq for its welcome once the notices are committed. */
@@ -56,7 +59,7 @@ export class Session {
   private readonly bucket: TokenBucket;
   private readonly timers = new Set<NodeJS.Timeout>();
   private helloTimer: NodeJS.Timeout | undefined;
-  private ackTimer: NodeJS.Timeout | undefined;
+  private readonly ackFlush = (): void => this.flushAck();
   private pendingAck: number | null = null;
   private queued: AgentMessage[] = [];
   private tracker: ClockTracker | undefined;
@@ -211,12 +214,10 @@ export class Session {
 
   private scheduleAck(seq: number): void {
     this.pendingAck = Math.max(seq, this.pendingAck ?? 0);
-    if (this.host.timing.ackDelayMs <= 0) return this.flushAck();
-    this.ackTimer ??= setTimeout(() => this.flushAck(), this.host.timing.ackDelayMs);
+    this.host.acks.add(this.ackFlush);
   }
 
   private flushAck(): void {
-    this.ackTimer = undefined;
     const seq = this.pendingAck;
     const bootId = this.bootId;
     if (seq === null || bootId === undefined || this.state !== 'active') return;
@@ -273,8 +274,7 @@ export class Session {
     this.generation++;
     for (const t of this.timers) clearTimeout(t);
     this.timers.clear();
-    clearTimeout(this.ackTimer);
-    this.ackTimer = undefined;
+    this.host.acks.delete(this.ackFlush);
     this.pendingAck = null;
     this.queued = [];
     if (wasAdmitted) this.host.ended(this, reason);
@@ -289,7 +289,7 @@ export class Session {
     clearTimeout(this.helloTimer);
     const wasAdmitted = this.state === 'active' || this.state === 'admitting';
     for (const t of this.timers) clearTimeout(t);
-    clearTimeout(this.ackTimer);
+    this.host.acks.delete(this.ackFlush);
     this.generation++;
     this.state = 'closed';
     if (wasAdmitted) this.host.ended(this, reason);

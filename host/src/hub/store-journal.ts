@@ -28,12 +28,17 @@ export interface JournalStoreOptions {
   readOnly?: boolean;
   /** Read-only poll interval in ms (fs.watch wakes followers sooner). */
   pollMs?: number;
-  /** Recent items kept in memory per agent for in-process followers (default 256); older ones are read from the file. */
+  /**
+   * Recent items kept in memory per agent for in-process followers; older ones
+   * are read from the file. Default: TAIL_BUDGET_ITEMS shared by the agents,
+   * between 8 and 256 each (a large live heap is what makes GC pauses long).
+   */
   tailItems?: number;
 }
 
 const SUFFIX = '.ndjson';
-const DEFAULT_TAIL_ITEMS = 256;
+const TAIL_BUDGET_ITEMS = 16_384;
+const tailFor = (agents: number): number => Math.max(8, Math.min(256, Math.floor(TAIL_BUDGET_ITEMS / Math.max(1, agents))));
 
 interface AgentWriter {
   handle: FileHandle | undefined;
@@ -45,8 +50,14 @@ interface AgentWriter {
   tailStart: number;
 }
 
-function writeAllSync(fd: number, data: Buffer): void {
-  for (let off = 0; off < data.length; ) off += writeSync(fd, data, off, data.length - off);
+const linesOf = (items: readonly HubItem[]): string => (items.length === 1 ? `${JSON.stringify(items[0])}\n` : `${items.map((i) => JSON.stringify(i)).join('\n')}\n`);
+
+/** Writes all of `text`; the string goes to the fd without an intermediate Buffer unless the write comes up short. */
+function writeAllSync(fd: number, text: string): void {
+  const written = writeSync(fd, text);
+  if (written === Buffer.byteLength(text)) return;
+  const data = Buffer.from(text);
+  for (let off = written; off < data.length; ) off += writeSync(fd, data, off, data.length - off);
 }
 
 const storeError = (message: string, cause: unknown): AtpError => new AtpError('ATP_HUB_STORE', `${message}: ${cause instanceof Error ? cause.message : String(cause)}`, { cause });
@@ -56,6 +67,7 @@ export class JournalEventStore implements EventStore {
   private readonly writers = new Map<string, AgentWriter>();
   private readonly notifier = new Notifier();
   private readonly listeners = new AgentListeners();
+  private readonly commits = new AgentListeners();
   private readonly known = new Set<string>();
   private watcher: FSWatcher | undefined;
   private poller: NodeJS.Timeout | undefined;
@@ -104,11 +116,13 @@ export class JournalEventStore implements EventStore {
       return Promise.reject(new AtpError(this.isClosed ? 'ATP_HUB_CLOSED' : 'ATP_HUB_STORE', `the journal store is ${this.isClosed ? 'closed' : 'read-only'}`));
     }
     const w = this.writer(agentId);
-    const numbered = items.map((item) => ({ ...item, index: w.assigned++ }) as HubItem);
+    // The hub builds a fresh input array per append and never reuses it: number the items in place (no copy per item).
+    const numbered = items as HubItem[];
+    for (const item of numbered) item.index = w.assigned++;
     if (numbered.length === 0) return Promise.resolve([]);
     return new Promise((resolve, reject) => {
       w.queue.push({ items: numbered, resolve: () => resolve(numbered), reject });
-      if (!w.writing) void this.drain(agentId, w);
+      if (!w.writing) this.drain(agentId, w);
     });
   }
 
@@ -146,6 +160,16 @@ export class JournalEventStore implements EventStore {
     return this.listeners.add(listener);
   }
 
+  tail(agentId: string, from: number): readonly HubItem[] | undefined {
+    const w = this.writers.get(agentId);
+    if (w === undefined || from < w.tailStart || from > w.tailStart + w.tail.length) return undefined;
+    return from === w.tailStart + w.tail.length ? [] : w.tail.slice(from - w.tailStart);
+  }
+
+  onCommit(listener: (agentId: string) => void): () => void {
+    return this.commits.add(listener);
+  }
+
   async close(): Promise<void> {
     this.isClosed = true;
     this.watcher?.close();
@@ -156,6 +180,8 @@ export class JournalEventStore implements EventStore {
       w.handle = undefined;
     }
     this.notifier.notifyAll();
+    // Live in-process streams learn of the close through their commit hook.
+    for (const agentId of this.writers.keys()) this.commits.emit(agentId);
   }
 
   private writer(agentId: string): AgentWriter {
@@ -168,7 +194,35 @@ export class JournalEventStore implements EventStore {
     return w;
   }
 
-  private async drain(agentId: string, w: AgentWriter): Promise<void> {
+  /**
+   * Writes what is queued for one agent, in order. With durability 'write' and
+   * the file open, synchronously: a small append to the page cache costs less
+   * than a thread-pool round trip and needs no promise per batch (a writer
+   * thread shared by all agents was tried and measured far worse on 2 shared
+   * cores). Otherwise async on this thread.
+   */
+  private drain(agentId: string, w: AgentWriter): void {
+    const handle = w.handle;
+    if (handle === undefined || w.broken !== undefined || this.options.durability === 'fsync') {
+      void this.drainAsync(agentId, w);
+      return;
+    }
+    w.writing = true;
+    while (w.queue.length > 0) {
+      const batch = w.queue.splice(0);
+      const items = batch.length === 1 ? (batch[0]?.items ?? []) : batch.flatMap((b) => b.items);
+      try {
+        writeAllSync(handle.fd, linesOf(items));
+      } catch (error) {
+        this.failed(agentId, w, batch, error);
+        continue;
+      }
+      this.committed(agentId, w, batch, items);
+    }
+    w.writing = false;
+  }
+
+  private async drainAsync(agentId: string, w: AgentWriter): Promise<void> {
     w.writing = true;
     while (w.queue.length > 0) {
       const batch = w.queue.splice(0);
@@ -176,35 +230,41 @@ export class JournalEventStore implements EventStore {
       try {
         if (w.broken !== undefined) throw w.broken;
         w.handle ??= await open(this.fileFor(agentId), 'a');
-        const text = `${items.map((i) => JSON.stringify(i)).join('\n')}\n`;
+        const text = linesOf(items);
         if (this.options.durability === 'fsync') {
           await w.handle.write(text);
           await w.handle.datasync();
-        } else {
-          // A small append to the page cache is cheaper done at once than as a thread-pool round trip.
-          writeAllSync(w.handle.fd, Buffer.from(text));
-        }
+        } else writeAllSync(w.handle.fd, text);
       } catch (error) {
-        w.broken ??= error instanceof AtpError ? error : storeError(`cannot write the journal of ${agentId}`, error);
-        for (const b of batch) b.reject(w.broken);
+        this.failed(agentId, w, batch, error);
         continue;
       }
-      const isNew = !this.index.has(agentId);
-      for (const item of items) {
-        this.index.apply(item);
-        w.tail.push(item);
-      }
-      const keep = this.options.tailItems ?? DEFAULT_TAIL_ITEMS;
-      if (w.tail.length > 2 * keep) {
-        const drop = w.tail.length - keep;
-        w.tail.splice(0, drop);
-        w.tailStart += drop;
-      }
-      for (const b of batch) b.resolve();
-      if (isNew) this.listeners.emit(agentId);
-      this.notifier.notify(agentId);
+      this.committed(agentId, w, batch, items);
     }
     w.writing = false;
+  }
+
+  private failed(agentId: string, w: AgentWriter, batch: AgentWriter['queue'], error: unknown): void {
+    w.broken ??= error instanceof AtpError ? error : storeError(`cannot write the journal of ${agentId}`, error);
+    for (const b of batch) b.reject(w.broken);
+  }
+
+  private committed(agentId: string, w: AgentWriter, batch: AgentWriter['queue'], items: readonly HubItem[]): void {
+    const isNew = !this.index.has(agentId);
+    for (const item of items) {
+      this.index.apply(item);
+      w.tail.push(item);
+    }
+    const keep = this.options.tailItems ?? tailFor(this.writers.size);
+    if (w.tail.length > 2 * keep) {
+      const drop = w.tail.length - keep;
+      w.tail.splice(0, drop);
+      w.tailStart += drop;
+    }
+    for (const b of batch) b.resolve();
+    if (isNew) this.listeners.emit(agentId);
+    this.commits.emit(agentId);
+    this.notifier.notify(agentId);
   }
 
   /** Reads an agent's journal into the index; terminates a torn last line so the next append starts clean. */

@@ -14,6 +14,8 @@ export interface AgentBootState {
   highestSeq: number | null;
   /** What this boot's last hello said, when the store has seen one. */
   hello: HelloSummary | null;
+  /** Highest cumulative ack recorded for this boot (connected / disconnected items), null when none. */
+  ackedSeq: number | null;
 }
 
 export interface EventStore {
@@ -32,12 +34,22 @@ export interface EventStore {
   follow(agentId: string, from: number, signal?: AbortSignal): AsyncIterable<HubItem>;
   /** Called once per agent when its first item is committed (or discovered). Returns unsubscribe. */
   onAgent(listener: (agentId: string) => void): () => void;
+  /**
+   * Optional fast path for in-process followers: the committed items of
+   * `agentId` from index `from` on, synchronously, while they are still in
+   * memory ([] when `from` is the next index); undefined when they are not (the
+   * follower reads them through follow()).
+   */
+  tail?(agentId: string, from: number): readonly HubItem[] | undefined;
+  /** With tail(): called synchronously after every commit of an agent's items. Returns unsubscribe. */
+  onCommit?(listener: (agentId: string) => void): () => void;
   close(): Promise<void>;
 }
 
 interface AgentIndex {
   next: number;
   boots: Map<string, number | null>;
+  acked: Map<string, number>;
   last: { bootId: string; hello: HelloSummary | null } | undefined;
 }
 
@@ -48,12 +60,15 @@ export class StoreIndex {
   apply(item: HubItem): void {
     let a = this.byAgent.get(item.agentId);
     if (a === undefined) {
-      a = { next: 0, boots: new Map(), last: undefined };
+      a = { next: 0, boots: new Map(), acked: new Map(), last: undefined };
       this.byAgent.set(item.agentId, a);
     }
     a.next = item.index + 1;
     if (!a.boots.has(item.bootId)) a.boots.set(item.bootId, null);
     if (item.kind === 'event') a.boots.set(item.bootId, Math.max(item.seq, a.boots.get(item.bootId) ?? 0));
+    else if ((item.kind === 'connected' || item.kind === 'disconnected') && typeof item.ackedSeq === 'number') {
+      a.acked.set(item.bootId, Math.max(item.ackedSeq, a.acked.get(item.bootId) ?? 0));
+    }
     const hello = item.kind === 'connected' || item.kind === 'boot-changed' ? item.hello : undefined;
     if (a.last?.bootId !== item.bootId) a.last = { bootId: item.bootId, hello: hello ?? null };
     else if (hello !== undefined) a.last.hello = hello;
@@ -78,7 +93,7 @@ export class StoreIndex {
   lastBoot(agentId: string): AgentBootState | undefined {
     const a = this.byAgent.get(agentId);
     if (a?.last === undefined) return undefined;
-    return { bootId: a.last.bootId, highestSeq: a.boots.get(a.last.bootId) ?? null, hello: a.last.hello };
+    return { bootId: a.last.bootId, highestSeq: a.boots.get(a.last.bootId) ?? null, hello: a.last.hello, ackedSeq: a.acked.get(a.last.bootId) ?? null };
   }
 
   /** Gives each input its index, in order. */
@@ -91,27 +106,47 @@ export class StoreIndex {
 /** Wakes followers of a key when something is appended (or everything when the store closes). */
 export class Notifier {
   private readonly waiters = new Map<string, Set<() => void>>();
+  private readonly bySignal = new WeakMap<AbortSignal, Set<() => void>>();
 
   wait(key: string, signal?: AbortSignal, timeoutMs?: number): Promise<void> {
     return new Promise((resolve) => {
+      if (signal?.aborted) return resolve();
       let set = this.waiters.get(key);
       if (set === undefined) {
         set = new Set();
         this.waiters.set(key, set);
       }
       const waiters = set;
+      const onAbort = signal === undefined ? undefined : this.abortSet(signal);
       let timer: NodeJS.Timeout | undefined;
       const done = (): void => {
         clearTimeout(timer);
-        signal?.removeEventListener('abort', done);
+        onAbort?.delete(done);
         waiters.delete(done);
         resolve();
       };
-      if (signal?.aborted) return resolve();
       waiters.add(done);
-      signal?.addEventListener('abort', done, { once: true });
+      onAbort?.add(done);
       if (timeoutMs !== undefined) timer = setTimeout(done, timeoutMs);
     });
+  }
+
+  /**
+   * The waiters to release when `signal` aborts. One listener per signal, not
+   * one per wait: a thousand followers sharing a signal would otherwise add and
+   * remove a listener on every item.
+   */
+  private abortSet(signal: AbortSignal): Set<() => void> {
+    let set = this.bySignal.get(signal);
+    if (set === undefined) {
+      const waiters = new Set<() => void>();
+      set = waiters;
+      this.bySignal.set(signal, waiters);
+      signal.addEventListener('abort', () => {
+        for (const w of [...waiters]) w();
+      }, { once: true });
+    }
+    return set;
   }
 
   notify(key: string): void {

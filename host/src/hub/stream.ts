@@ -38,7 +38,8 @@ export async function* followSelected(store: EventStore, selector: StreamSelecto
   let failure: unknown;
   let running = 0;
   let wake: (() => void) | undefined;
-  let space: (() => void) | undefined;
+  /** Followers waiting for the consumer to make room (each one's resolver). */
+  const space: (() => void)[] = [];
   const started = new Set<string>();
   const poke = (): void => {
     const w = wake;
@@ -46,16 +47,40 @@ export async function* followSelected(store: EventStore, selector: StreamSelecto
     w?.();
   };
 
-  const start = (agentId: string, startAt: number): void => {
-    if (started.has(agentId)) return;
-    started.add(agentId);
+  /** Agents delivered straight from the store's in-memory tail on each commit (no follower loop, no promise per item). */
+  const live = new Map<string, number>();
+  const tail = store.tail?.bind(store);
+  const goLive = (agentId: string, next: number): boolean => {
+    if (tail === undefined || controller.signal.aborted || queue.length - head > HIGH_WATER) return false;
+    const items = tail(agentId, next);
+    if (items === undefined) return false;
+    for (const item of items) queue.push(item);
+    live.set(agentId, next + items.length);
+    if (items.length > 0) poke();
+    return true;
+  };
+  const onCommit = (agentId: string): void => {
+    if (store.closed) return poke();
+    const next = live.get(agentId);
+    if (next === undefined) return;
+    if (!goLive(agentId, next)) {
+      // Fell out of the tail, or the consumer is slow: back to the follower loop, which waits for space.
+      live.delete(agentId);
+      follow(agentId, next);
+    }
+  };
+  const follow = (agentId: string, startAt: number): void => {
     running++;
     void (async () => {
       try {
-        for await (const item of store.follow(agentId, startAt, controller.signal)) {
+        let next = startAt;
+        if (goLive(agentId, next)) return;
+        for await (const item of store.follow(agentId, next, controller.signal)) {
           queue.push(item);
+          next = item.index + 1;
           poke();
-          while (queue.length - head > HIGH_WATER && !controller.signal.aborted) await new Promise<void>((r) => (space = r));
+          while (queue.length - head > HIGH_WATER && !controller.signal.aborted) await new Promise<void>((r) => space.push(r));
+          if (goLive(agentId, next)) return;
         }
       } catch (error) {
         failure ??= error;
@@ -65,12 +90,18 @@ export async function* followSelected(store: EventStore, selector: StreamSelecto
       }
     })();
   };
+  const start = (agentId: string, startAt: number): void => {
+    if (started.has(agentId)) return;
+    started.add(agentId);
+    follow(agentId, startAt);
+  };
   const startAtFor = (agentId: string, known: boolean): number => {
     if (typeof from === 'number') return from;
     return from === 'now' && known ? store.nextIndex(agentId) : 0;
   };
 
   controller.signal.addEventListener('abort', poke, { once: true });
+  const offCommit = store.onCommit?.(onCommit);
   let unsubscribe: () => unknown = () => undefined;
   if (fixed !== undefined) for (const id of fixed) start(id, startAtFor(id, true));
   else {
@@ -87,9 +118,7 @@ export async function* followSelected(store: EventStore, selector: StreamSelecto
           queue.splice(0, head);
           head = 0;
         }
-        const s = space;
-        space = undefined;
-        s?.();
+        if (space.length > 0 && queue.length - head <= HIGH_WATER) for (const r of space.splice(0)) r();
         yield item;
         continue;
       }
@@ -98,9 +127,10 @@ export async function* followSelected(store: EventStore, selector: StreamSelecto
       await new Promise<void>((r) => (wake = r));
     }
   } finally {
+    offCommit?.();
     unsubscribe();
     controller.abort();
     options.signal?.removeEventListener('abort', onAbort);
-    space?.();
+    for (const r of space.splice(0)) r();
   }
 }

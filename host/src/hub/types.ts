@@ -53,12 +53,26 @@ export const HubItemSchema = z.discriminatedUnion('kind', [
     reason: reason.nullable(),
     /** Highest seq delivered for this boot when the session ended. */
     lastSeq: z.number().int().min(0).nullable(),
+    /** The last cumulative ack this session sent (or its welcome's); lastSeq − ackedSeq were delivered but not yet acknowledged. Absent in journals older than the field. */
+    ackedSeq: z.number().int().min(0).nullable().optional(),
   }),
   z.object({
     ...common,
     kind: z.literal('boot-changed'),
-    /** The boot before: the last seq delivered from it and what its last hello said. */
-    previous: z.object({ bootId: z.string(), lastSeq: z.number().int().min(0).nullable(), hello: HelloSummarySchema.nullable() }),
+    /**
+     * The boot before: the last seq delivered from it, the last cumulative ack the
+     * hub sent it (so lastSeq − ackedSeq were delivered but unacknowledged when it
+     * ended; whatever the old agent held beyond lastSeq never arrived and is lost),
+     * and what its last hello said. Acks are not journaled one by one: after a hub
+     * restart, ackedSeq is the highest one the journal recorded (welcome and
+     * disconnect notices), a lower bound. Absent in journals older than the field.
+     */
+    previous: z.object({
+      bootId: z.string(),
+      lastSeq: z.number().int().min(0).nullable(),
+      ackedSeq: z.number().int().min(0).nullable().optional(),
+      hello: HelloSummarySchema.nullable(),
+    }),
     /** What the new boot's hello says (lastSeq, unacked, overflowed of the new boot). */
     hello: HelloSummarySchema,
   }),
