@@ -63,7 +63,27 @@ export interface LibvirtClient {
   close(): Promise<void>;
 }
 
-export type VirshLibvirtClientOptions = Partial<VirshRunnerOptions>;
+/** A file virsh can read by path: on this machine by default, on the remote host for an SSH virsh. */
+export interface StagedFile {
+  path: string;
+  remove(): Promise<void>;
+}
+export type FileStager = (name: string, content: string) => Promise<StagedFile>;
+
+export type VirshLibvirtClientOptions = Partial<VirshRunnerOptions> & {
+  /** Where `define` puts the XML for virsh to read (default: a private temp dir here). */
+  stageFile?: FileStager;
+  /** A ready runner (e.g. one counted by an SSH connection manager) instead of createVirshRunner(options). */
+  runner?: VirshRunner;
+};
+
+/** The default stager: a private temp dir on this machine. */
+export const stageLocalFile: FileStager = async (name, content) => {
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'atp-define-'));
+  const file = path.join(dir, name);
+  await writeFile(file, content, { mode: 0o600 });
+  return { path: file, remove: () => rm(dir, { recursive: true, force: true }) };
+};
 
 const KEY = /^[A-Za-z0-9_]+$/;
 
@@ -74,7 +94,7 @@ export class VirshLibvirtClient implements LibvirtClient {
 
   constructor(private readonly options: VirshLibvirtClientOptions = {}) {
     this.uri = options.uri ?? 'qemu:///system';
-    this.runner = createVirshRunner({ ...options, uri: this.uri });
+    this.runner = options.runner ?? createVirshRunner({ ...options, uri: this.uri });
   }
 
   private run(argv: string[], domain: string | undefined, options: CallOptions | undefined): Promise<string> {
@@ -106,14 +126,12 @@ export class VirshLibvirtClient implements LibvirtClient {
   }
 
   async define(xml: string, options?: CallOptions): Promise<void> {
-    // virsh reads the definition from a file on this machine (also for remote URIs).
-    const dir = await mkdtemp(path.join(os.tmpdir(), 'atp-define-'));
+    // virsh reads the definition from a file on the machine where virsh runs (also for remote URIs).
+    const staged = await (this.options.stageFile ?? stageLocalFile)('domain.xml', xml);
     try {
-      const file = path.join(dir, 'domain.xml');
-      await writeFile(file, xml, { mode: 0o600 });
-      await this.run(['define', '--file', file], undefined, options);
+      await this.run(['define', '--file', staged.path], undefined, options);
     } finally {
-      await rm(dir, { recursive: true, force: true });
+      await staged.remove();
     }
   }
 
@@ -171,7 +189,7 @@ export class VirshLibvirtClient implements LibvirtClient {
   }
 
   events(options: { domain?: string } = {}): LibvirtEventStream {
-    const stream = new LibvirtEventStream({ uri: this.uri, ...(this.options.binary === undefined ? {} : { binary: this.options.binary }), ...options });
+    const stream = new LibvirtEventStream({ uri: this.uri, ...(this.options.binary === undefined ? {} : { binary: this.options.binary }), ...(this.options.spawner === undefined ? {} : { spawner: this.options.spawner }), ...options });
     this.streams.add(stream);
     return stream;
   }

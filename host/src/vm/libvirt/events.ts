@@ -10,10 +10,9 @@
  * Each stream has a bounded buffer; when the consumer falls behind, the oldest
  * item is dropped and counted in `dropped`. `return()` (or `break`) stops virsh.
  */
-import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { backoffDelay, LineFramer, type BackoffOptions } from '@atp/protocol';
 import { parseEventLine, type DomainEvent } from './event-codec.js';
-import { virshEnv } from './virsh-runner.js';
+import { localVirshSpawner, type VirshChild, type VirshSpawner } from './virsh-spawn.js';
 import { timerDelay } from '../../util/timers.js';
 
 export interface StreamNotice {
@@ -28,6 +27,8 @@ export type LibvirtEvent = DomainEvent | StreamNotice;
 export interface EventStreamOptions {
   uri: string;
   binary?: string;
+  /** How virsh starts (default: a local child process of `binary`); e.g. an SSH exec channel. */
+  spawner?: VirshSpawner;
   /** Only events of this domain (default: all). */
   domain?: string;
   /** Items held for a slow consumer (default 1024). */
@@ -43,7 +44,8 @@ export class LibvirtEventStream implements AsyncIterableIterator<LibvirtEvent> {
   dropped = 0;
   /** virsh event processes started so far. */
   starts = 0;
-  private child: ChildProcessWithoutNullStreams | undefined;
+  private child: VirshChild | undefined;
+  private readonly spawner: VirshSpawner;
   private readonly queue: LibvirtEvent[] = [];
   private readonly takers: ((r: IteratorResult<LibvirtEvent>) => void)[] = [];
   private closed = false;
@@ -53,6 +55,7 @@ export class LibvirtEventStream implements AsyncIterableIterator<LibvirtEvent> {
 
   constructor(private readonly options: EventStreamOptions) {
     this.bufferSize = Math.max(1, options.bufferSize ?? 1024);
+    this.spawner = options.spawner ?? localVirshSpawner(options.binary ?? 'virsh');
     this.spawnVirsh();
   }
 
@@ -102,7 +105,7 @@ export class LibvirtEventStream implements AsyncIterableIterator<LibvirtEvent> {
     if (this.closed) return;
     this.closed = true;
     clearTimeout(this.restartTimer);
-    this.child?.kill('SIGKILL');
+    this.child?.kill();
     for (const t of this.takers.splice(0)) t({ value: undefined, done: true });
   }
 
@@ -129,7 +132,16 @@ export class LibvirtEventStream implements AsyncIterableIterator<LibvirtEvent> {
     this.starts += 1;
     const startedAt = Date.now();
     const args = ['-q', '-c', this.options.uri, 'event', '--all', '--loop', '--timestamp'];
-    const child = spawn(this.options.binary ?? 'virsh', args, { env: virshEnv(), stdio: ['pipe', 'pipe', 'pipe'] });
+    this.spawner(args).then(
+      (child) => {
+        if (this.closed) child.kill();
+        else this.attach(child, startedAt);
+      },
+      (error: unknown) => this.ended(startedAt, '', `cannot run virsh: ${error instanceof Error ? error.message : String(error)}`),
+    );
+  }
+
+  private attach(child: VirshChild, startedAt: number): void {
     this.child = child;
     const framer = new LineFramer({ maxLineBytes: 64 * 1024 });
     const utf8 = new TextDecoder();
@@ -146,22 +158,19 @@ export class LibvirtEventStream implements AsyncIterableIterator<LibvirtEvent> {
       stderr = (stderr + d).slice(-2000);
     });
     child.stdin.on('error', () => undefined);
-    let ended = false;
-    const onEnd = (why: string): void => {
-      if (ended) return;
-      ended = true;
+    child.onClose(({ code, signal, error }) => this.ended(startedAt, stderr, error ? error.message : `virsh event exited (${signal ?? `code ${code}`})`));
+  }
+
+  private ended(startedAt: number, stderr: string, why: string): void {
+    if (this.closed) return;
+    this.failures = Date.now() - startedAt >= HEALTHY_MS ? 0 : this.failures + 1;
+    const said = stderr.split('\n').filter((l) => l.startsWith('error: ')).join('; ');
+    this.push({ kind: 'stream', state: 'stopped', message: said || why });
+    const delay = this.failures === 0 ? 0 : backoffDelay(this.failures - 1, { initialMs: 200, maxMs: 5000, ...this.options.backoff });
+    this.restartTimer = setTimeout(() => {
       if (this.closed) return;
-      this.failures = Date.now() - startedAt >= HEALTHY_MS ? 0 : this.failures + 1;
-      const said = stderr.split('\n').filter((l) => l.startsWith('error: ')).join('; ');
-      this.push({ kind: 'stream', state: 'stopped', message: said || why });
-      const delay = this.failures === 0 ? 0 : backoffDelay(this.failures - 1, { initialMs: 200, maxMs: 5000, ...this.options.backoff });
-      this.restartTimer = setTimeout(() => {
-        if (this.closed) return;
-        this.spawnVirsh();
-        this.push({ kind: 'stream', state: 'started', message: `virsh event restarted (start ${this.starts})` });
-      }, delay);
-    };
-    child.on('error', (e) => onEnd(`cannot run virsh: ${e.message}`));
-    child.on('close', (code, signal) => onEnd(`virsh event exited (${signal ?? `code ${code}`})`));
+      this.spawnVirsh();
+      this.push({ kind: 'stream', state: 'started', message: `virsh event restarted (start ${this.starts})` });
+    }, delay);
   }
 }

@@ -1,6 +1,6 @@
 /** libvirt through virsh: the client, its executors for the QMP and QGA helpers, domain XML, events. */
-export { VirshLibvirtClient, KEY_CODESETS } from './client.js';
-export type { CallOptions, KeyCodeset, LibvirtClient, SendKeysOptions, ShutdownMode, VirshLibvirtClientOptions } from './client.js';
+export { VirshLibvirtClient, KEY_CODESETS, stageLocalFile } from './client.js';
+export type { CallOptions, FileStager, StagedFile, KeyCodeset, LibvirtClient, SendKeysOptions, ShutdownMode, VirshLibvirtClientOptions } from './client.js';
 export { ATP_AGENT_CHANNEL, QGA_CHANNEL, buildDomainXml, describeDomain } from './domain-xml.js';
 export type { DomainChannel, DomainDescription, DomainGraphics, DomainInput, DomainSpec } from './domain-xml.js';
 export { LIFECYCLE_EVENTS, parseEventLine } from './event-codec.js';
@@ -17,3 +17,5 @@ export { VirshProcess } from './virsh-process.js';
 export type { VirshProcessOptions } from './virsh-process.js';
 export { PerCallVirsh } from './virsh-runner.js';
 export type { VirshCommonOptions, VirshRunner, VirshRunOptions } from './virsh-runner.js';
+export { localVirshSpawner, VIRSH_ENV } from './virsh-spawn.js';
+export type { VirshChild, VirshExit, VirshSpawner } from './virsh-spawn.js';

@@ -16,12 +16,12 @@
  *   built without readline, say), `protocolBroken` is set: the owner falls back
  *   to one process per call.
  */
-import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { AtpError, backoffDelay, type BackoffOptions } from '@atp/protocol';
 import { commandError, commandStdout, isHandshake, makeMarker, splitStderr, type Marker } from './virsh-codec.js';
 import { virshCommandLine } from './quote.js';
-import { DEFAULT_VIRSH_TIMEOUT_MS, spawnFailure, virshEnv, type VirshCommonOptions, type VirshRunner, type VirshRunOptions } from './virsh-runner.js';
+import { DEFAULT_VIRSH_TIMEOUT_MS, type VirshCommonOptions, type VirshRunner, type VirshRunOptions } from './virsh-runner.js';
+import { localVirshSpawner, type VirshChild, type VirshSpawner } from './virsh-spawn.js';
 import { timerDelay } from '../../util/timers.js';
 
 export interface VirshProcessOptions extends VirshCommonOptions {
@@ -41,7 +41,7 @@ interface Waiting {
 }
 
 interface Live {
-  child: ChildProcessWithoutNullStreams;
+  child: VirshChild;
   out: string;
   err: string;
   waiting: Waiting | undefined;
@@ -61,12 +61,12 @@ export class VirshProcess implements VirshRunner {
   private seq = 0;
   private closed = false;
   private readonly nonce = randomBytes(8).toString('hex');
-  private readonly binary: string;
+  private readonly spawner: VirshSpawner;
   /** Processes started so far (restarts = starts - 1). */
   starts = 0;
 
   constructor(private readonly options: VirshProcessOptions) {
-    this.binary = options.binary ?? 'virsh';
+    this.spawner = options.spawner ?? localVirshSpawner(options.binary ?? 'virsh');
   }
 
   /** The pid of the current virsh, if one runs. */
@@ -97,12 +97,12 @@ export class VirshProcess implements VirshRunner {
     if (!live || live.exited) return;
     live.child.stdin.end('quit\n');
     await Promise.race([new Promise<void>((r) => live.onExit.add(() => r())), sleep(1000)]);
-    if (!live.exited) live.child.kill('SIGKILL');
+    if (!live.exited) live.child.kill();
   }
 
   /** Kills the current virsh (tests use this to simulate a crash). */
   kill(): void {
-    this.live?.child.kill('SIGKILL');
+    this.live?.child.kill();
   }
 
   private async exec(line: string, ctx: { command: string; domain?: string }, deadline: number, timeoutMs: number): Promise<string> {
@@ -148,9 +148,9 @@ export class VirshProcess implements VirshRunner {
       await sleep(delay);
     }
     if (this.closed) throw new AtpError('ATP_LIBVIRT_CLOSED', 'the libvirt client is closed');
-    const live = this.spawnLive();
-    this.live = live;
     const startDeadline = Math.min(deadline, Date.now() + (this.options.startTimeoutMs ?? 15_000));
+    const live = await this.spawnLive(startDeadline, timeout);
+    this.live = live;
     const marker = makeMarker(this.nonce, ++this.seq);
     try {
       const [stdout, stderr] = await this.roundTrip(live, `${marker.lines[0]}\n${marker.lines[1]}\n`, marker, startDeadline, timeout);
@@ -165,13 +165,27 @@ export class VirshProcess implements VirshRunner {
     return live;
   }
 
-  private spawnLive(): Live {
+  /** Starts a virsh within the deadline; a spawner's own AtpError (an SSH failure, say) passes through. */
+  private async spawnLive(deadline: number, timeout: () => AtpError): Promise<Live> {
     this.starts += 1;
-    const child = spawn(this.binary, ['-q', '-c', this.options.uri], { env: virshEnv(), stdio: ['pipe', 'pipe', 'pipe'] });
+    let timer: NodeJS.Timeout | undefined;
+    const spawned = this.spawner(['-q', '-c', this.options.uri]);
+    const child = await Promise.race([
+      spawned,
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(timeout()), timerDelay(deadline - Date.now()));
+      }),
+    ]).catch((error: unknown) => {
+      void spawned.then((late) => late.kill(), () => undefined);
+      throw error instanceof AtpError ? error : new AtpError('ATP_LIBVIRT_VIRSH', `cannot start virsh: ${String(error)}`, { cause: error });
+    }).finally(() => clearTimeout(timer));
+    if (this.closed) {
+      child.kill();
+      throw new AtpError('ATP_LIBVIRT_CLOSED', 'the libvirt client is closed');
+    }
     const live: Live = { child, out: '', err: '', waiting: undefined, exited: undefined, onExit: new Set() };
     child.stdout.setEncoding('utf8');
     child.stderr.setEncoding('utf8');
-    child.stdin.on('error', () => undefined); // EPIPE after exit: reported through 'exit'
     child.stdout.on('data', (d: string) => {
       live.out += d;
       this.scan(live);
@@ -180,15 +194,11 @@ export class VirshProcess implements VirshRunner {
       live.err += d;
       this.scan(live);
     });
-    const finish = (error: AtpError): void => {
+    child.onClose(({ code, signal, error }) => {
       if (live.exited) return;
-      live.exited = error;
-      for (const f of [...live.onExit]) f(error);
-    };
-    child.on('error', (cause) => finish(spawnFailure(this.binary, cause)));
-    child.on('close', (code, signal) => {
       const said = splitStderr(live.err).errors.join('; ');
-      finish(new AtpError('ATP_LIBVIRT_CONNECTION', `virsh exited (${signal ?? `code ${code}`})${said ? `: ${said}` : ''}`, { details: { code, signal, uri: this.options.uri } }));
+      live.exited = error ?? new AtpError('ATP_LIBVIRT_CONNECTION', `virsh exited (${signal ?? `code ${code}`})${said ? `: ${said}` : ''}`, { details: { code, signal, uri: this.options.uri } });
+      for (const f of [...live.onExit]) f(live.exited);
     });
     return live;
   }
@@ -212,7 +222,7 @@ export class VirshProcess implements VirshRunner {
       }
       if (w.stdout !== undefined && w.stderr !== undefined) w.done();
     }
-    if (live.out.length + live.err.length > MAX_BUFFER_CHARS) live.child.kill('SIGKILL');
+    if (live.out.length + live.err.length > MAX_BUFFER_CHARS) live.child.kill();
   }
 
   private roundTrip(live: Live, text: string, marker: Marker, deadline: number, timeout: () => AtpError): Promise<[string, string]> {
@@ -251,7 +261,7 @@ export class VirshProcess implements VirshRunner {
 
   private discard(live: Live): void {
     if (this.live === live) this.live = undefined;
-    if (!live.exited) live.child.kill('SIGKILL');
+    if (!live.exited) live.child.kill();
   }
 }
 

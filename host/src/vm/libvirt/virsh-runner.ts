@@ -4,10 +4,12 @@
  * Both take an argv array (never a shell) and resolve with the command's
  * stdout, or reject with a typed AtpError built from virsh's `error:` lines.
  */
-import { execFile } from 'node:child_process';
 import { AtpError } from '@atp/protocol';
 import { commandError, splitStderr, virshError } from './virsh-codec.js';
+import { localVirshSpawner, type VirshSpawner } from './virsh-spawn.js';
 import { timerDelay } from '../../util/timers.js';
+
+export { spawnFailure, virshEnv } from './virsh-spawn.js';
 
 export interface VirshRunOptions {
   /** Fail with ATP_LIBVIRT_TIMEOUT after this many ms (default: the runner's). */
@@ -27,59 +29,76 @@ export interface VirshRunner {
 export interface VirshCommonOptions {
   /** libvirt connection URI, e.g. qemu:///system. */
   uri: string;
-  /** The virsh binary (default: `virsh` on PATH). */
+  /** The virsh binary (default: `virsh` on PATH); ignored when `spawner` is given. */
   binary?: string;
+  /** How virsh processes start (default: a local child process of `binary`). */
+  spawner?: VirshSpawner;
   /** Default per-call timeout in ms (default 30000). */
   defaultTimeoutMs?: number;
 }
 
-/** The environment every virsh runs with: English messages, no readline init file, no line wrapping. */
-export function virshEnv(): NodeJS.ProcessEnv {
-  return { ...process.env, LC_ALL: 'C', LANG: 'C', INPUTRC: '/dev/null', COLUMNS: '1000000', LINES: '1000' };
-}
-
 export const DEFAULT_VIRSH_TIMEOUT_MS = 30_000;
-const MAX_OUTPUT_BYTES = 64 * 1024 * 1024;
+const MAX_OUTPUT_CHARS = 64 * 1024 * 1024;
 
-export function spawnFailure(binary: string, cause: unknown): AtpError {
-  const message = cause instanceof Error ? cause.message : String(cause);
-  return new AtpError('ATP_LIBVIRT_VIRSH', `cannot run ${binary}: ${message} (install it with: apt-get install -y libvirt-clients)`, { cause, details: { binary } });
-}
-
-/** One `virsh -q -c URI ARGV…` process per call. */
+/** One `virsh -q -c URI ARGV…` process per call (stdin closed at once). */
 export class PerCallVirsh implements VirshRunner {
   readonly mode = 'per-call' as const;
   private closed = false;
-  private readonly binary: string;
+  private readonly spawner: VirshSpawner;
 
   constructor(private readonly options: VirshCommonOptions) {
-    this.binary = options.binary ?? 'virsh';
+    this.spawner = options.spawner ?? localVirshSpawner(options.binary ?? 'virsh');
   }
 
-  run(argv: readonly string[], options: VirshRunOptions = {}): Promise<string> {
+  async run(argv: readonly string[], options: VirshRunOptions = {}): Promise<string> {
     const command = argv[0] ?? '';
-    if (this.closed) return Promise.reject(new AtpError('ATP_LIBVIRT_CLOSED', `virsh ${command}: the libvirt client is closed`, { details: { command } }));
+    if (this.closed) throw new AtpError('ATP_LIBVIRT_CLOSED', `virsh ${command}: the libvirt client is closed`, { details: { command } });
     const timeoutMs = timerDelay(options.timeoutMs ?? this.options.defaultTimeoutMs ?? DEFAULT_VIRSH_TIMEOUT_MS);
     const ctx = { command, ...(options.domain === undefined ? {} : { domain: options.domain }) };
+    const timeout = (): AtpError => new AtpError('ATP_LIBVIRT_TIMEOUT', `virsh ${command} did not finish within ${timeoutMs} ms`, { details: { ...ctx, timeoutMs } });
+    const deadline = Date.now() + timeoutMs;
+    let timer: NodeJS.Timeout | undefined;
+    const spawned = this.spawner(['-q', '-c', this.options.uri, ...argv]);
+    const child = await Promise.race([
+      spawned,
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(timeout()), timerDelay(deadline - Date.now()));
+      }),
+    ]).catch((error: unknown) => {
+      clearTimeout(timer);
+      void spawned.then((late) => late.kill(), () => undefined);
+      throw error;
+    });
+    clearTimeout(timer);
     return new Promise((resolve, reject) => {
-      execFile(
-        this.binary,
-        ['-q', '-c', this.options.uri, ...argv],
-        { env: virshEnv(), timeout: timeoutMs, killSignal: 'SIGKILL', maxBuffer: MAX_OUTPUT_BYTES, encoding: 'utf8' },
-        (error, stdout, stderr) => {
-          if (!error) {
-            resolve(stdout);
-            return;
-          }
-          const code = (error as NodeJS.ErrnoException).code;
-          if (code === 'ENOENT' || code === 'EACCES') reject(spawnFailure(this.binary, error));
-          else if (error.killed && error.signal === 'SIGKILL') {
-            reject(new AtpError('ATP_LIBVIRT_TIMEOUT', `virsh ${command} did not finish within ${timeoutMs} ms`, { details: { ...ctx, timeoutMs } }));
-          } else {
-            reject(commandError(splitStderr(stderr), ctx) ?? virshError([stderr.trim() || error.message], ctx));
-          }
-        },
-      );
+      let stdout = '';
+      let stderr = '';
+      let timedOut = false;
+      child.stdout.setEncoding('utf8');
+      child.stderr.setEncoding('utf8');
+      const grow = (): void => {
+        if (stdout.length + stderr.length > MAX_OUTPUT_CHARS) child.kill();
+      };
+      child.stdout.on('data', (d: string) => {
+        stdout += d;
+        grow();
+      });
+      child.stderr.on('data', (d: string) => {
+        stderr += d;
+        grow();
+      });
+      const killer = setTimeout(() => {
+        timedOut = true;
+        child.kill();
+      }, timerDelay(deadline - Date.now()));
+      child.onClose((exit) => {
+        clearTimeout(killer);
+        if (exit.error) reject(exit.error);
+        else if (timedOut) reject(timeout());
+        else if (exit.code === 0) resolve(stdout);
+        else reject(commandError(splitStderr(stderr), ctx) ?? virshError([stderr.trim() || `virsh exited (${exit.signal ?? `code ${exit.code}`})`], ctx));
+      });
+      child.stdin.end();
     });
   }
 
