@@ -7,6 +7,9 @@
 import { Command, CommanderError } from 'commander';
 import { AtpError, type AtpErrorCode } from '@atp/protocol';
 import { registerLabCommands } from './lab.js';
+import { registerVerifyCommand } from './verify.js';
+import { registerHostCommands } from './host.js';
+import { registerConfigCommands } from './config.js';
 
 export const EXIT_OK = 0;
 export const EXIT_USAGE = 2;
@@ -24,7 +27,11 @@ export const processIo: CliIo = {
 };
 
 /** Error codes that mean "the user asked for something invalid", not "the machinery failed". */
-const USAGE_CODES: ReadonlySet<AtpErrorCode> = new Set<AtpErrorCode>(['ATP_SCHEMA_INVALID', 'ATP_KEY_UNKNOWN', 'ATP_PROTOCOL_VERSION']);
+const USAGE_CODES: ReadonlySet<AtpErrorCode> = new Set<AtpErrorCode>([
+  'ATP_SCHEMA_INVALID', 'ATP_KEY_UNKNOWN', 'ATP_PROTOCOL_VERSION',
+  'ATP_SCENARIO_READ', 'ATP_SCENARIO_YAML', 'ATP_SCENARIO_INVALID', 'ATP_INJECT_UNMAPPED_CHAR', 'ATP_INJECT_LAYOUT_UNKNOWN',
+  'ATP_CONFIG_READ', 'ATP_CONFIG_YAML', 'ATP_CONFIG_HOST_UNKNOWN', 'ATP_CONFIG_HOST_EXISTS',
+]);
 
 export function exitCodeFor(error: unknown): number {
   if (error instanceof CommanderError) return error.exitCode === 0 ? EXIT_OK : EXIT_USAGE;
@@ -32,22 +39,31 @@ export function exitCodeFor(error: unknown): number {
   return EXIT_INFRA;
 }
 
-export function createProgram(io: CliIo): Command {
+/** What a command sets when it exits with something other than 0 without throwing (verify: 1 = a suite failed). */
+export interface CliStatus {
+  exitCode: number;
+}
+
+export function createProgram(io: CliIo, status: CliStatus = { exitCode: EXIT_OK }): Command {
   const program = new Command('atp-host')
     .description('ATP host: inject input into VMs and verify what the guest observed')
     .exitOverride()
     .configureOutput({ writeOut: io.out, writeErr: io.err });
   registerLabCommands(program, io);
+  registerVerifyCommand(program, io, { setExitCode: (code) => void (status.exitCode = code), processIo: io === processIo });
+  registerHostCommands(program, io);
+  registerConfigCommands(program, io);
   for (const command of program.commands) command.exitOverride().configureOutput({ writeOut: io.out, writeErr: io.err });
   return program;
 }
 
 /** Parses `argv` (without node and script) and runs the command; resolves with the exit code. */
 export async function runCli(argv: readonly string[], io: CliIo = processIo): Promise<number> {
-  const program = createProgram(io);
+  const status: CliStatus = { exitCode: EXIT_OK };
+  const program = createProgram(io, status);
   try {
     await program.parseAsync([...argv], { from: 'user' });
-    return EXIT_OK;
+    return status.exitCode;
   } catch (error) {
     if (error instanceof CommanderError) return exitCodeFor(error);
     const code = error instanceof AtpError ? `${error.code}: ` : '';

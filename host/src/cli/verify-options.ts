@@ -1,0 +1,44 @@
+/**
+ * Small parsers for `atp-host verify`'s options: report specs, usage errors, and
+ * the version written into reports.
+ */
+import { readFileSync } from 'node:fs';
+import { AtpError } from '@atp/protocol';
+
+export interface ReportSpec {
+  kind: 'json' | 'junit';
+  file: string;
+}
+
+/** A command-line mistake: exit code 2. */
+export function verifyUsage(message: string): AtpError {
+  return new AtpError('ATP_SCHEMA_INVALID', message, { details: { field: 'command line' } });
+}
+
+/** ["json:out.json,junit:out.xml", "junit:b.xml"] → specs; ATP_SCHEMA_INVALID for anything else. */
+export function parseReportSpecs(values: readonly string[]): ReportSpec[] {
+  const specs: ReportSpec[] = [];
+  for (const part of values.flatMap((v) => v.split(','))) {
+    const colon = part.indexOf(':');
+    const kind = part.slice(0, colon);
+    const file = part.slice(colon + 1);
+    if (colon < 0 || (kind !== 'json' && kind !== 'junit') || file === '') {
+      throw verifyUsage(`--report ${JSON.stringify(part)}: expected json:FILE or junit:FILE`);
+    }
+    specs.push({ kind, file });
+  }
+  return specs;
+}
+
+function readVersion(): string {
+  try {
+    const pkg: unknown = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8'));
+    if (typeof pkg === 'object' && pkg !== null && 'version' in pkg && typeof pkg.version === 'string' && pkg.version !== '') return pkg.version;
+  } catch {
+    // fall through
+  }
+  return '0.0.0';
+}
+
+/** @atp/host's version (host/package.json, two folders above both src/cli and dist/cli). */
+export const HOST_VERSION = readVersion();

@@ -1,0 +1,282 @@
+/**
+ * Runs one suite against a target and returns its SuiteReport:
+ *
+ *  1. the VM must run (query-status, `cont` if paused: QEMU drops input while paused);
+ *  2. the hub stream for the agent starts from now (nothing from earlier counts);
+ *  3. the plan's action groups go through a Pacer (open or closed loop), step by
+ *     step; an expect checkpoint (and the end) waits until the observed key and
+ *     button transitions caught up with what was sent, then for quiet, bounded by
+ *     its timeout; pointer expectations are checked right there;
+ *  4. the verify engine matches everything sent against everything observed,
+ *     with the hub's clock estimate for latency.
+ * Pointer groups (a move, a click, one part of a drag, a wheel) go one at a time,
+ * each waiting until its effect was observed (button transitions, wheel event,
+ * position): QEMU's USB tablet merges queued reports that have the same button
+ * state until the guest polls, so a drag's second move sent too soon would
+ * overwrite its press position, and the guest would see a different drag.
+ * Stuck modifiers are not released before the run: a key held from before shows
+ * up in the findings. An infrastructure failure (QMP gone, the hub closed) ends
+ * the suite with verdict 'error' and the AtpError's code; what was sent until
+ * then is still verified, for the record. A closed loop that stalls (keys never
+ * observed) is a 'timeout' finding, not an error: the missing keys are defects.
+ */
+import { setTimeout as sleep } from 'node:timers/promises';
+import { AtpError, isAtpError, type Finding, type ObservedEvent, type SuiteReport } from '@atp/protocol';
+import type { AgentHub } from '../hub/index.js';
+import type { InjectedAction, Injector, InputAction } from '../inject/actions.js';
+import { Pacer, type ActionGroup } from '../inject/pacing.js';
+import type { ProgressState } from '../report/progress.js';
+import { hostNow } from '../util/clock.js';
+import { timerDelay } from '../util/timers.js';
+import { absToPixels, DEFAULT_TOLERANCES, verifySuite, type ClockInput, type Tolerances } from '../verify/index.js';
+import type { QmpExecutor } from '../vm/qmp/index.js';
+import { latencyBudgetFindings, noticeFindings, pointerCheckpoint } from './checkpoints.js';
+import type { LoadedSuite } from './load.js';
+import { HubObservation } from './observer-feedback.js';
+import { policyFor, resolvePacing, type PacingFlags, type ResolvedPacing } from './pacing-policy.js';
+import { planSuite, type PlanItem, type SuitePlan } from './plan.js';
+import { ensureGuestRunning } from './targets.js';
+
+export interface SuiteTarget {
+  injector: Injector;
+  hub: AgentHub;
+  agentId: string;
+  /** QMP of the VM, to make sure it runs before input is sent. */
+  qmp?: QmpExecutor;
+  /**
+   * A better clock-offset estimate than the hub's (e.g. qgaClockEstimate through
+   * the lab's qemu-ga), taken after the suite; the hub's when absent or failing.
+   */
+  clock?: () => Promise<ClockInput>;
+  /** Report target fields; default the suite's target.vm and host. */
+  vm?: string;
+  host?: string;
+}
+
+export interface RunSuiteOptions {
+  pacing?: PacingFlags;
+  /** Layout override for text (the CLI's --layout). */
+  layout?: string;
+  /** A plan made beforehand (e.g. to reject every bad suite before booting a VM). */
+  plan?: SuitePlan;
+  tolerances?: Partial<Tolerances>;
+  /** Quiet period after catching up at a checkpoint (default 200 ms). */
+  settleMs?: number;
+  onProgress?: (state: ProgressState) => void;
+  /** How often onProgress fires while waiting (default 250 ms). */
+  progressIntervalMs?: number;
+  suiteIndex?: number;
+  suiteCount?: number;
+  signal?: AbortSignal;
+}
+
+export interface SuiteRun {
+  report: SuiteReport;
+  pacing: ResolvedPacing;
+  injected: InjectedAction[];
+  observed: ObservedEvent[];
+  /** Hub receive time (host clock) of each observed event. */
+  receivedAt: number[];
+}
+
+/** Records every action the injector stamped, also those of a send that failed midway. */
+class RecordingInjector implements Injector {
+  readonly name: string;
+  readonly screen;
+  readonly injected: InjectedAction[] = [];
+  keyTransitions = 0;
+  buttonTransitions = 0;
+  wheelActions = 0;
+  /** The last absolute move sent. */
+  lastMove: { x: number; y: number } | undefined;
+  constructor(private readonly inner: Injector) {
+    this.name = inner.name;
+    this.screen = inner.screen;
+  }
+  async send(actions: readonly InputAction[], context?: { step?: number }): Promise<InjectedAction[]> {
+    try {
+      const done = await this.inner.send(actions, context);
+      this.record(done);
+      return done;
+    } catch (error) {
+      const sent = isAtpError(error) ? error.details['sent'] : undefined;
+      if (Array.isArray(sent)) this.record(sent as InjectedAction[]);
+      throw error;
+    }
+  }
+  private record(actions: readonly InjectedAction[]): void {
+    for (const a of actions) {
+      this.injected.push(a);
+      if (a.action.kind === 'key') this.keyTransitions++;
+      else if (a.action.kind === 'button') this.buttonTransitions++;
+      else if (a.action.kind === 'wheel') this.wheelActions++;
+      else if (a.action.kind === 'move') this.lastMove = { x: a.action.x, y: a.action.y };
+    }
+  }
+  close(): Promise<void> {
+    return this.inner.close();
+  }
+}
+
+/** Longest wait for one pointer group's effect before going on (the verifier reports what never came). */
+const POINTER_WAIT_MS = 2000;
+
+type Batch = { step: number; holdMs: number | undefined; gapMs: number | undefined; groups: ActionGroup[] };
+
+export async function runSuite(loaded: LoadedSuite, target: SuiteTarget, options: RunSuiteOptions = {}): Promise<SuiteRun> {
+  const { scenario } = loaded;
+  const startedAt = hostNow();
+  const plan = options.plan ?? planSuite(scenario, options.layout === undefined ? {} : { layout: options.layout });
+  const pacing = resolvePacing(scenario.defaults, options.pacing);
+  const tolerances = { ...DEFAULT_TOLERANCES, ...options.tolerances };
+  const injector = new RecordingInjector(target.injector);
+  const extra: Finding[] = [];
+  const budgets: { step: number; p95Ms: number }[] = [];
+  let failure: AtpError | undefined;
+  let currentStep = 0;
+  let observation: HubObservation | undefined;
+
+  const progress = (): void => {
+    options.onProgress?.({
+      suite: scenario.name,
+      ...(options.suiteIndex === undefined ? {} : { suiteIndex: options.suiteIndex }),
+      ...(options.suiteCount === undefined ? {} : { suiteCount: options.suiteCount }),
+      step: currentStep,
+      steps: plan.steps,
+      keysSent: injector.keyTransitions,
+      keysObserved: observation?.keyTransitions ?? 0,
+      elapsedMs: hostNow() - startedAt,
+    });
+  };
+  const ticker = options.onProgress === undefined ? undefined : setInterval(progress, options.progressIntervalMs ?? 250);
+
+  const pacers = new Map<string, Pacer>();
+  const pacerFor = (b: Batch): Pacer => {
+    const policy = policyFor(pacing, b);
+    const key = JSON.stringify(policy);
+    let pacer = pacers.get(key);
+    if (pacer === undefined) {
+      pacer = new Pacer({ injector, policy, ...(observation === undefined ? {} : { feedback: observation }) });
+      pacers.set(key, pacer);
+    }
+    return pacer;
+  };
+
+  let sentBefore = false;
+  const flush = async (batch: Batch | undefined): Promise<void> => {
+    if (batch === undefined || batch.groups.length === 0) return;
+    if (pacing.mode === 'open' && sentBefore) await sleep(timerDelay(batch.gapMs ?? pacing.gapMs));
+    sentBefore = true;
+    await pacerFor(batch).send(batch.groups, { step: batch.step });
+  };
+
+  const checkpoint = async (item: Extract<PlanItem, { kind: 'expect' }>, obs: HubObservation): Promise<void> => {
+    const pointerAt = (): Finding | undefined => pointerCheckpoint(item.expect, item.step, obs.lastAbs(), injector.screen, tolerances.tolerancePx);
+    await obs.waitQuiet({
+      keyTransitions: injector.keyTransitions,
+      buttonTransitions: injector.buttonTransitions,
+      timeoutMs: item.expect.timeoutMs,
+      until: () => pointerAt() === undefined,
+      ...(options.settleMs === undefined ? {} : { settleMs: options.settleMs }),
+    });
+    const pointer = pointerAt();
+    if (pointer !== undefined) extra.push(pointer);
+    if (item.expect.latencyP95Ms !== undefined) budgets.push({ step: item.step, p95Ms: item.expect.latencyP95Ms });
+  };
+
+  const pointerGroup = async (item: Extract<PlanItem, { kind: 'send' }>, obs: HubObservation): Promise<void> => {
+    await flush({ step: item.step, holdMs: item.holdMs, gapMs: item.gapMs, groups: [item.group] });
+    const move = injector.lastMove;
+    const reached = (): boolean => {
+      if (move === undefined) return true;
+      const at = obs.lastAbs();
+      const seen = at === undefined ? { x: 0, y: 0 } : absToPixels(at.x, at.y, injector.screen, at.range);
+      return Math.hypot(seen.x - move.x, seen.y - move.y) <= tolerances.tolerancePx;
+    };
+    const observed = (): boolean => obs.buttonTransitions >= injector.buttonTransitions && obs.wheelEvents >= injector.wheelActions && reached();
+    await obs.waitFor(observed, Math.min(pacing.timeoutMs, POINTER_WAIT_MS));
+  };
+
+  try {
+    if (target.qmp !== undefined) await ensureGuestRunning(target.qmp);
+    const obs = HubObservation.start(target.hub, target.agentId);
+    observation = obs;
+    let batch: Batch | undefined;
+    for (const item of plan.items) {
+      if (options.signal?.aborted) throw new AtpError('ATP_INJECT_CLOSED', 'the run was interrupted');
+      const streamError = obs.error();
+      if (streamError !== undefined) throw streamError;
+      if (item.kind === 'send' && item.group.actions.every((a) => a.kind !== 'key')) {
+        await flush(batch);
+        batch = undefined;
+        currentStep = item.step + 1;
+        await pointerGroup(item, obs);
+        continue;
+      }
+      if (item.kind === 'send') {
+        const same = batch !== undefined && batch.step === item.step && batch.holdMs === item.holdMs && batch.gapMs === item.gapMs;
+        if (!same) {
+          await flush(batch);
+          batch = { step: item.step, holdMs: item.holdMs, gapMs: item.gapMs, groups: [] };
+          currentStep = item.step + 1;
+          progress();
+        }
+        batch?.groups.push(item.group);
+        continue;
+      }
+      await flush(batch);
+      batch = undefined;
+      currentStep = item.step + 1;
+      if (item.kind === 'wait') await sleep(timerDelay(item.ms));
+      else await checkpoint(item, obs);
+    }
+  } catch (error) {
+    if (isAtpError(error, 'ATP_INJECT_FEEDBACK_TIMEOUT')) {
+      extra.push({ kind: 'timeout', step: Math.max(0, currentStep - 1), message: `closed-loop pacing stalled, the suite stopped sending: ${error.message}`, observed: { ...error.details } });
+      await observation?.waitQuiet({ keyTransitions: injector.keyTransitions, buttonTransitions: injector.buttonTransitions, timeoutMs: 2000 });
+    } else if (isAtpError(error)) failure = error;
+    else failure = new AtpError('ATP_INJECT_CLOSED', `the suite stopped: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
+  } finally {
+    if (ticker !== undefined) clearInterval(ticker);
+    await observation?.close();
+  }
+  progress();
+  failure ??= observation?.error();
+
+  const clock = (await target.clock?.().catch(() => undefined)) ?? target.hub.clock(target.agentId);
+  const observed = observation?.events ?? [];
+  const expectText = scenario.observer.kind === 'web' ? textExpectation(plan) : undefined;
+  const result = verifySuite({
+    injected: injector.injected,
+    observed,
+    screen: injector.screen,
+    tolerances,
+    ...(clock === undefined ? {} : { clock: { offsetMs: clock.offsetMs, uncertaintyMs: clock.uncertaintyMs } }),
+    ...(expectText === undefined ? {} : { expectText }),
+  });
+  const findings = [...result.findings, ...extra, ...latencyBudgetFindings(budgets, result.latency), ...noticeFindings(observation?.notices ?? [])];
+  const defects = findings.some((f) => f.kind !== 'error');
+  const verdict = failure !== undefined ? 'error' : result.verdict === 'pass' && !defects ? 'pass' : 'fail';
+  const host = target.host ?? scenario.target.host;
+  const report: SuiteReport = {
+    name: scenario.name,
+    source: loaded.source,
+    target: { vm: target.vm ?? scenario.target.vm, ...(host === undefined ? {} : { host }), injector: injector.name, layout: options.layout ?? scenario.target.layout },
+    observer: scenario.observer,
+    verdict,
+    durationMs: Math.max(0, hostNow() - startedAt),
+    counts: result.counts,
+    findings,
+    ...(result.pointer === undefined ? {} : { pointer: result.pointer }),
+    ...(result.latency === undefined ? {} : { latency: result.latency }),
+    ...(failure === undefined ? {} : { error: { code: failure.code, message: failure.message } }),
+  };
+  return { report, pacing, injected: injector.injected, observed, receivedAt: observation?.receivedAt ?? [] };
+}
+
+/** For a web observer: the text the plan types (every text step's characters, in order). */
+function textExpectation(plan: SuitePlan): string | undefined {
+  const expects = plan.items.filter((i): i is Extract<PlanItem, { kind: 'expect' }> => i.kind === 'expect' && i.expect.text !== undefined);
+  const texts = expects.map((e) => e.expect.text ?? '');
+  return texts.length === 0 ? undefined : texts.join('');
+}
