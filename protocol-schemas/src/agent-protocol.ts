@@ -122,6 +122,18 @@ export const ErrorBodySchema = z.object({
   fatal: z.boolean().optional(),
 });
 
+/**
+ * Host → observer: what the tester looking at the observer should see (the web
+ * verifier's step line and PASS/FAIL banner). Each field present replaces the
+ * shown value, null clears it, an absent field leaves it as it is. An agent
+ * without a display ignores it.
+ */
+export const StatusBodySchema = z.object({
+  step: z.object({ index: count, total: count, name: z.string().max(256) }).nullable().optional(),
+  verdict: z.enum(['running', 'pass', 'fail']).nullable().optional(),
+  detail: z.string().max(1024).optional(),
+});
+
 function envelope<T extends string, B extends z.ZodType>(type: T, body: B) {
   return z.strictObject({ v: z.literal(PROTOCOL_VERSION), type: z.literal(type), body });
 }
@@ -138,6 +150,7 @@ const MESSAGE_SCHEMAS = {
   'exec-request': envelope('exec-request', ExecRequestBodySchema),
   'exec-result': envelope('exec-result', ExecResultBodySchema),
   error: envelope('error', ErrorBodySchema),
+  status: envelope('status', StatusBodySchema),
 } as const;
 
 type MessageSchemas = typeof MESSAGE_SCHEMAS;
@@ -156,6 +169,7 @@ export const AgentMessageSchema = z.discriminatedUnion('type', [
   MESSAGE_SCHEMAS['exec-request'],
   MESSAGE_SCHEMAS['exec-result'],
   MESSAGE_SCHEMAS.error,
+  MESSAGE_SCHEMAS.status,
 ]);
 
 export type AgentMessage = z.output<typeof AgentMessageSchema>;
@@ -175,6 +189,7 @@ export type CaptureStopBody = z.output<typeof CaptureStopBodySchema>;
 export type ExecRequestBody = z.output<typeof ExecRequestBodySchema>;
 export type ExecResultBody = z.output<typeof ExecResultBodySchema>;
 export type ErrorBody = z.output<typeof ErrorBodySchema>;
+export type StatusBody = z.output<typeof StatusBodySchema>;
 
 function isAgentMessageType(value: string): value is AgentMessageType {
   return Object.hasOwn(MESSAGE_SCHEMAS, value);

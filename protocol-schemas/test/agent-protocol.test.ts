@@ -65,6 +65,7 @@ const bodies: { [T in AgentMessageType]: AgentMessageBodyInput<T> } = {
     error: { code: 'ENOENT', message: 'spawn failed' },
   },
   error: { code: 'ATP_SCHEMA_INVALID', message: 'bad', details: { path: 'body.x' }, fatal: true },
+  status: { step: { index: 0, total: 3, name: 'type "hi"' }, verdict: 'running', detail: 'suite x' },
 };
 
 function decodeAll(bytes: Uint8Array, cuts: number[] = []): ReturnType<AgentMessageDecoder['push']> {

@@ -9,7 +9,7 @@
  * (ATP_HUB_SUPERSEDED) stops: two pages must not fight over one id.
  */
 import { parseAgentMessage, PROTOCOL_VERSION, ReliableSender, backoffDelay, AtpError } from '@atp/protocol';
-import type { AgentMessage, BackoffOptions, DeliveryCounters, ErrorBody, HelloBody, ObservedEvent, UnsequencedEvent } from '@atp/protocol';
+import type { AgentMessage, BackoffOptions, DeliveryCounters, ErrorBody, HelloBody, ObservedEvent, StatusBody, UnsequencedEvent } from '@atp/protocol';
 import { now } from './clock.js';
 
 export type LinkState = 'idle' | 'connecting' | 'handshake' | 'ready' | 'backoff' | 'refused' | 'stopped';
@@ -37,6 +37,8 @@ export interface VerifierLinkOptions {
   authBackoff?: BackoffOptions;
   welcomeTimeoutMs?: number;
   onStatus(status: LinkStatus): void;
+  /** The host's `status` message: the suite step and verdict to show. */
+  onHostStatus?(status: StatusBody): void;
 }
 
 export const PAGE_AUTH_BACKOFF: BackoffOptions = { initialMs: 5_000, maxMs: 60_000, factor: 2, jitter: 0.3 };
@@ -149,6 +151,9 @@ export class VerifierLink {
         return;
       case 'exec-request':
         this.send(execRefused(message.body.id));
+        return;
+      case 'status':
+        this.options.onHostStatus?.(message.body);
         return;
       case 'error':
         this.lastError = { code: message.body.code, message: message.body.message };

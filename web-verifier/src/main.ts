@@ -5,8 +5,9 @@
  *   window.atpVerifier.setStep(text) / setVerdict('pass' | 'fail' | null, detail?)
  *   window.atpVerifier.status()  → link state and delivery counters
  *   URL hash: #step=…&verdict=pass|fail&detail=…  (read at load and on hashchange)
+ *   the host's `status` messages over the hub link (step progress, final verdict)
  */
-import { PROTOCOL_VERSION, type ObservedEvent } from '@atp/protocol';
+import { PROTOCOL_VERSION, type ObservedEvent, type StatusBody } from '@atp/protocol';
 import { Capture } from './capture.js';
 import { newBootId, readConfig, readHash } from './config.js';
 import type { VerifierControl } from './control.js';
@@ -20,6 +21,15 @@ const KEEP_EVENTS = 1000;
 function browserOs(): { platform: string; release: string; arch: string } {
   const ua = navigator.userAgent;
   return { platform: `browser:${navigator.platform}`.slice(0, 256), release: ua.slice(0, 256), arch: '' };
+}
+
+/** The host's `status` message on the page: a present field replaces, null clears, absent keeps. */
+function showHostStatus(view: VerifierView, status: StatusBody): void {
+  if (status.step !== undefined) view.setStep(status.step === null ? undefined : `Step ${status.step.index + 1}/${status.step.total}: ${status.step.name}`);
+  if (status.verdict !== undefined) {
+    const verdict = status.verdict === 'pass' || status.verdict === 'fail' ? status.verdict : undefined;
+    view.setVerdict(verdict, status.detail);
+  }
 }
 
 function main(): void {
@@ -52,6 +62,7 @@ function main(): void {
         token: config.token,
       },
       onStatus: (status) => view.setLink(status),
+      onHostStatus: (status) => showHostStatus(view, status),
     });
   } else {
     view.setProblems(config.problems);

@@ -10,6 +10,12 @@ import { registerLabCommands } from './lab.js';
 import { registerVerifyCommand } from './verify.js';
 import { registerHostCommands } from './host.js';
 import { registerConfigCommands } from './config.js';
+import { registerAgentCommands } from './agent.js';
+import { registerVmCommands } from './vm.js';
+import { registerKeyboardCommands } from './keyboard.js';
+import { registerMouseCommands } from './mouse.js';
+import { registerCommandCommands } from './command.js';
+import { registerServeCommand } from './serve.js';
 
 export const EXIT_OK = 0;
 export const EXIT_USAGE = 2;
@@ -53,6 +59,12 @@ export function createProgram(io: CliIo, status: CliStatus = { exitCode: EXIT_OK
   registerVerifyCommand(program, io, { setExitCode: (code) => void (status.exitCode = code), processIo: io === processIo });
   registerHostCommands(program, io);
   registerConfigCommands(program, io);
+  registerAgentCommands(program, io);
+  registerVmCommands(program, io);
+  registerKeyboardCommands(program, io);
+  registerMouseCommands(program, io);
+  registerCommandCommands(program, io, (code) => void (status.exitCode = code));
+  registerServeCommand(program, io);
   for (const command of program.commands) command.exitOverride().configureOutput({ writeOut: io.out, writeErr: io.err });
   return program;
 }

@@ -26,6 +26,8 @@ export interface LabTargetOptions {
   cacheDir?: string;
   /** Guest agent entry or dist dir (default: guest-agent/src/main.ts of this checkout). */
   agent?: string;
+  /** A prebuilt single-file agent (linux-x64 Node SEA) run instead of node + bundle; exclusive with `agent`. */
+  agentBinary?: string;
   accel?: LabUpOptions['accel'];
   extraDevices?: readonly string[];
   readyTimeoutMs?: number;
@@ -61,8 +63,11 @@ export function defaultLabAgent(): { agent: string; aliases: Record<string, stri
 }
 
 export async function startLabTarget(options: LabTargetOptions = {}): Promise<LabTarget> {
-  const found = options.agent === undefined ? defaultLabAgent() : { agent: options.agent, aliases: {} };
-  if (found === undefined) {
+  if (options.agent !== undefined && options.agentBinary !== undefined) {
+    throw new AtpError('ATP_SCHEMA_INVALID', 'give either a guest agent to bundle or a single-file agent executable, not both', { details: { field: 'agentBinary' } });
+  }
+  const found = options.agentBinary !== undefined ? undefined : options.agent === undefined ? defaultLabAgent() : { agent: options.agent, aliases: {} };
+  if (found === undefined && options.agentBinary === undefined) {
     throw prerequisiteError([{ what: 'the guest agent sources (guest-agent/src/main.ts)', hint: 'run from an ATP checkout, or pass --lab-agent <path>' }]);
   }
   const ownsDir = options.stateDir === undefined;
@@ -92,8 +97,8 @@ export async function startLabTarget(options: LabTargetOptions = {}): Promise<La
     const vm = await labUp({
       stateDir,
       token,
-      agent: found.agent,
-      agentAliases: found.aliases,
+      ...(found === undefined ? {} : { agent: found.agent, agentAliases: found.aliases }),
+      ...(options.agentBinary === undefined ? {} : { agentBinary: options.agentBinary }),
       waitForAgent: false,
       ...(options.cacheDir === undefined ? {} : { cacheDir: options.cacheDir }),
       ...(options.accel === undefined ? {} : { accel: options.accel }),

@@ -30,6 +30,26 @@ export function parseReportSpecs(values: readonly string[]): ReportSpec[] {
   return specs;
 }
 
+/** What is wrong with `--vm` beside the other target flags, if anything. */
+export function vmFlagProblem(flags: { vm?: string; lab?: boolean; qmp?: string; agent?: string; token?: string }): string | undefined {
+  if (flags.vm === undefined) return undefined;
+  if (flags.lab === true || flags.qmp !== undefined) return 'give one of --lab, --vm or --qmp';
+  if (flags.agent !== undefined) return "--vm reaches the agent through the domain's org.atp.agent.0 channel: drop --agent";
+  if (flags.token === undefined) return '--vm needs --token T (the token the guest agent presents)';
+  return undefined;
+}
+
+/**
+ * The lab's agent from `--lab-agent` / `--agent-binary` (a prebuilt single-file
+ * agent, see `atp-host agent build`): at most one, and only with --lab.
+ */
+export function labAgentOptions(flags: { lab?: boolean; labAgent?: string; agentBinary?: string }): { agent?: string; agentBinary?: string } {
+  if (flags.agentBinary === undefined) return flags.labAgent === undefined ? {} : { agent: flags.labAgent };
+  if (flags.lab !== true) throw verifyUsage('--agent-binary boots the lab with that executable: it needs --lab');
+  if (flags.labAgent !== undefined) throw verifyUsage('give either --lab-agent (an entry to bundle) or --agent-binary (a single-file agent), not both');
+  return { agentBinary: flags.agentBinary };
+}
+
 function readVersion(): string {
   try {
     const pkg: unknown = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8'));

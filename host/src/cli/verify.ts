@@ -5,6 +5,9 @@
  *    (finally, and on SIGINT/SIGTERM);
  *  - `--qmp SOCKET --agent virtio:SOCKET|tcp:PORT|ws:PORT --token T`: a VM that
  *    is already running, observed by an agent that connects with the token.
+ *  - `--vm NAME[@HOST] --token T`: a running libvirt domain (verify-libvirt.ts):
+ *    the hub connects to its org.atp.agent.0 channel, input goes through
+ *    qemu-monitor-command, the clock through qemu-agent-command.
  * Every suite is loaded and planned before anything boots, so a bad suite fails
  * fast with its file:line:column. Output: a live progress line on a TTY
  * (stderr), a summary (coloured on a TTY unless NO_COLOR), `--json` prints the
@@ -19,10 +22,11 @@ import { AgentHub } from '../hub/index.js';
 import { QmpInjector } from '../inject/index.js';
 import { buildReport, formatProgress, formatSummary, toJsonReport, writeJsonReport, writeJunitReport } from '../report/index.js';
 import { attachAgentEndpoint, loadSuite, parseAgentEndpoint, planSuite, resolvePacing, runSuite, stepLabels, waitForAgentSession, type LoadedSuite, type PacingFlags, type SuitePlan, type SuiteTarget } from '../scenario/index.js';
-import { QmpClient } from '../vm/qmp/index.js';
+import { QmpClient, type QmpExecutor } from '../vm/qmp/index.js';
 import type { CliIo } from './program.js';
 import { startLabTarget } from './verify-lab.js';
-import { HOST_VERSION, parseReportSpecs, verifyUsage, type ReportSpec } from './verify-options.js';
+import { startLibvirtTarget } from './verify-libvirt.js';
+import { HOST_VERSION, labAgentOptions, parseReportSpecs, verifyUsage, vmFlagProblem, type ReportSpec } from './verify-options.js';
 
 export const EXIT_FAILED = 1;
 
@@ -31,7 +35,10 @@ interface VerifyFlags {
   stateDir?: string;
   cacheDir?: string;
   labAgent?: string;
+  agentBinary?: string;
   qmp?: string;
+  vm?: string;
+  configDir?: string;
   agent?: string;
   token?: string;
   agentId?: string;
@@ -45,7 +52,7 @@ interface VerifyFlags {
 
 interface Target {
   hub: AgentHub;
-  qmp: QmpClient;
+  qmp: QmpExecutor;
   agentId: string;
   vm: string;
   clock?: () => Promise<ClockEstimate>;
@@ -60,7 +67,10 @@ interface Prepared {
 /** Everything that can be wrong with the command line or the suites, before anything starts. */
 async function prepare(files: string[], flags: VerifyFlags): Promise<Prepared> {
   if (files.length === 0) throw verifyUsage('no suite file given (atp-host verify [options] <suite.yaml...>)');
-  if ((flags.lab === true) === (flags.qmp !== undefined)) throw verifyUsage('give either --lab, or --qmp SOCKET with --agent and --token');
+  const vmProblem = vmFlagProblem(flags);
+  if (vmProblem !== undefined) throw verifyUsage(vmProblem);
+  labAgentOptions(flags);
+  if (flags.vm === undefined && (flags.lab === true) === (flags.qmp !== undefined)) throw verifyUsage('give either --lab, --vm NAME[@HOST] with --token, or --qmp SOCKET with --agent and --token');
   if (flags.qmp !== undefined && (flags.agent === undefined || flags.token === undefined)) throw verifyUsage('--qmp needs --agent virtio:SOCKET|tcp:PORT|ws:PORT and --token T');
   if (flags.lab === true && (flags.agent !== undefined || flags.token !== undefined)) throw verifyUsage('--lab sets up its own agent link and token: drop --agent/--token');
   if (flags.agent !== undefined) parseAgentEndpoint(flags.agent);
@@ -84,12 +94,16 @@ async function openTarget(flags: VerifyFlags, io: CliIo, signal: AbortSignal, on
     const t = await startLabTarget({
       ...(flags.stateDir === undefined ? {} : { stateDir: flags.stateDir }),
       ...(flags.cacheDir === undefined ? {} : { cacheDir: flags.cacheDir }),
-      ...(flags.labAgent === undefined ? {} : { agent: flags.labAgent }),
+      ...labAgentOptions(flags),
       log: (line) => io.err(`lab: ${line}\n`),
       killOnExit: true,
       onClose,
     });
     return { hub: t.hub, qmp: t.qmp, agentId: t.agentId, vm: 'lab', clock: t.clock };
+  }
+  if (flags.vm !== undefined) {
+    const t = await startLibvirtTarget({ vm: flags.vm, token: flags.token ?? '', ...(flags.agentId === undefined ? {} : { agentId: flags.agentId }), location: flags.configDir === undefined ? {} : { configDir: flags.configDir }, timeoutMs, signal, log: (line) => io.err(`verify: ${line}\n`), onClose });
+    return { hub: t.hub, qmp: t.qmp, agentId: t.agentId, vm: t.vm, clock: t.clock };
   }
   const hub = await AgentHub.create({ auth: { tokens: [flags.token ?? ''] } });
   onClose(() => hub.close());
@@ -191,6 +205,9 @@ export function registerVerifyCommand(program: Command, io: CliIo, hooks: Verify
     .option('--state-dir <dir>', 'with --lab: state dir of the VM (default: a temp dir)')
     .option('--cache-dir <dir>', 'with --lab: downloads and built images (env ATP_LAB_CACHE)')
     .option('--lab-agent <path>', 'with --lab: the guest agent to bundle (default guest-agent/src/main.ts)')
+    .option('--agent-binary <file>', 'with --lab: a prebuilt single-file agent (atp-host agent build --target linux-x64) instead of node + bundle')
+    .option('--vm <name[@host]>', 'a running libvirt domain (HOST from hosts.yaml; default this machine), with --token')
+    .option('--config-dir <dir>', 'with --vm: config directory holding hosts.yaml')
     .option('--qmp <socket>', "the VM's QMP unix socket")
     .option('--agent <endpoint>', 'where the agent reaches the hub: virtio:SOCKET, tcp:PORT or ws:PORT')
     .option('--token <token>', 'the token the agent presents')

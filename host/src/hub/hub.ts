@@ -7,7 +7,7 @@
  */
 import { setMaxListeners } from 'node:events';
 import { performance } from 'node:perf_hooks';
-import { AtpError, type BackoffOptions, type ClockEstimate, type HelloBody, type ObservedEvent } from '@atp/protocol';
+import { AtpError, type AgentMessage, type BackoffOptions, type ClockEstimate, type HelloBody, type ObservedEvent } from '@atp/protocol';
 import { AckBatcher } from './ack-batcher.js';
 import { TokenChecker, type HubAuthOptions } from './auth.js';
 import { ClockTracker } from './clock-tracker.js';
@@ -146,6 +146,21 @@ export class AgentHub implements SessionHost {
   }
 
   /** The clock-offset estimate (guest − host, ms) for the agent's current boot, once a pong came back. */
+  /**
+   * Sends a host message (e.g. a `status` for the web verifier's banner) to the
+   * agent's current active session; false when the agent has none or the
+   * connection did not take it. Best effort: nothing is queued or resent.
+   */
+  send(agentId: string, message: AgentMessage): boolean {
+    const session = this.byAgent.get(agentId);
+    if (session?.state !== 'active') return false;
+    const bytes = session.connection.send(message);
+    if (bytes === 0) return false;
+    this.counters.framesOut++;
+    this.counters.bytesOut += bytes;
+    return true;
+  }
+
   clock(agentId: string): HubClockEstimate | undefined {
     const entry = this.clocks.get(agentId);
     const estimate = entry?.tracker.estimate();

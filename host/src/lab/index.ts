@@ -3,7 +3,10 @@ export { buildImage, collectEntries, DEFAULT_AGENT_ARGS } from './image/build.js
 export type { BuildImageOptions, ImageCompression, LabImage } from './image/build.js';
 export { decodeCpio, encodeCpio } from './image/cpio-codec.js';
 export type { CpioEntry, DecodedCpioEntry } from './image/cpio-codec.js';
-export { AGENT_PORT_NAME, initScript, LAB_READY_MARK, QGA_PORT_NAME } from './image/init-script.js';
+export { AGENT_PORT_NAME, agentCommand, GUEST_AGENT_BINARY_PATH, initScript, LAB_READY_MARK, QGA_PORT_NAME } from './image/init-script.js';
+export type { GuestAgentKind } from './image/init-script.js';
+export { assertLabExecutable, readElfHeader } from './image/elf-codec.js';
+export type { ElfHeaderInfo, ElfMachine } from './image/elf-codec.js';
 export { parseLddOutput } from './image/ldd-codec.js';
 export { LAB_MODULES, resolveModulePaths } from './image/modules.js';
 export { agentEntry, bundleAgent } from './image/agent-bundle.js';

@@ -30,9 +30,11 @@ import { hostNow } from '../util/clock.js';
 import { timerDelay } from '../util/timers.js';
 import { absToPixels, DEFAULT_TOLERANCES, verifySuite, type ClockInput, type Tolerances } from '../verify/index.js';
 import type { QmpExecutor } from '../vm/qmp/index.js';
+import { stepLabels } from './describe-step.js';
 import { latencyBudgetFindings, noticeFindings, pointerCheckpoint } from './checkpoints.js';
 import type { LoadedSuite } from './load.js';
 import { HubObservation } from './observer-feedback.js';
+import { ObserverStatus } from './observer-status.js';
 import { policyFor, resolvePacing, type PacingFlags, type ResolvedPacing } from './pacing-policy.js';
 import { planSuite, type PlanItem, type SuitePlan } from './plan.js';
 import { ensureGuestRunning } from './targets.js';
@@ -135,6 +137,8 @@ export async function runSuite(loaded: LoadedSuite, target: SuiteTarget, options
   let failure: AtpError | undefined;
   let currentStep = 0;
   let observation: HubObservation | undefined;
+  // A web observer shows the tester the step being sent and the verdict.
+  const status = scenario.observer.kind === 'web' ? new ObserverStatus(target.hub, target.agentId, scenario.name, stepLabels(scenario)) : undefined;
 
   const progress = (): void => {
     options.onProgress?.({
@@ -201,11 +205,13 @@ export async function runSuite(loaded: LoadedSuite, target: SuiteTarget, options
     if (target.qmp !== undefined) await ensureGuestRunning(target.qmp);
     const obs = HubObservation.start(target.hub, target.agentId);
     observation = obs;
+    status?.start();
     let batch: Batch | undefined;
     for (const item of plan.items) {
       if (options.signal?.aborted) throw new AtpError('ATP_INJECT_CLOSED', 'the run was interrupted');
       const streamError = obs.error();
       if (streamError !== undefined) throw streamError;
+      status?.step(item.step);
       if (item.kind === 'send' && item.group.actions.every((a) => a.kind !== 'key')) {
         await flush(batch);
         batch = undefined;
@@ -271,12 +277,17 @@ export async function runSuite(loaded: LoadedSuite, target: SuiteTarget, options
     ...(result.latency === undefined ? {} : { latency: result.latency }),
     ...(failure === undefined ? {} : { error: { code: failure.code, message: failure.message } }),
   };
+  status?.finish(report);
   return { report, pacing, injected: injector.injected, observed, receivedAt: observation?.receivedAt ?? [] };
 }
 
-/** For a web observer: the text the plan types (every text step's characters, in order). */
-function textExpectation(plan: SuitePlan): string | undefined {
+/**
+ * For a web observer: the text the page must have produced over the whole run,
+ * the expect steps' `text` values in order (each one the text typed since the
+ * previous), reported at the last such step.
+ */
+function textExpectation(plan: SuitePlan): { text: string; step: number } | undefined {
   const expects = plan.items.filter((i): i is Extract<PlanItem, { kind: 'expect' }> => i.kind === 'expect' && i.expect.text !== undefined);
-  const texts = expects.map((e) => e.expect.text ?? '');
-  return texts.length === 0 ? undefined : texts.join('');
+  const last = expects[expects.length - 1];
+  return last === undefined ? undefined : { text: expects.map((e) => e.expect.text ?? '').join(''), step: last.step };
 }

@@ -8,19 +8,31 @@
 
 export const GUEST_MODULE_DIR = '/lib/modules/atp';
 export const GUEST_AGENT_PATH = '/opt/atp/agent.mjs';
+/** The prebuilt single-file agent (Node SEA): runs on its own, no node in the image. */
+export const GUEST_AGENT_BINARY_PATH = '/opt/atp/atp-agent';
 export const GUEST_NODE_PATH = '/usr/bin/node';
 export const GUEST_QGA_PATH = '/usr/sbin/qemu-ga';
 export const AGENT_PORT_NAME = 'org.atp.agent.0';
 export const QGA_PORT_NAME = 'org.qemu.guest_agent.0';
 export const LAB_READY_MARK = 'atp-init: services started';
 
+/** 'bundle': node + agent.mjs; 'single-file': the prebuilt executable at GUEST_AGENT_BINARY_PATH. */
+export type GuestAgentKind = 'bundle' | 'single-file';
+
 export interface InitScriptOptions {
   /** Module file names (basename, e.g. "evdev.ko") under GUEST_MODULE_DIR, in insmod order. */
   modules: readonly string[];
-  /** Include the agent service (node + bundle present). */
+  /** Include the agent service (node + bundle, or the single-file agent, present). */
   agent: boolean;
-  /** Arguments after the bundle path; `--token <token>` is appended from the kernel command line. */
+  /** How the agent is started (default 'bundle'). */
+  agentKind?: GuestAgentKind;
+  /** Arguments after the bundle (or executable) path; `--token <token>` is appended from the kernel command line. */
   agentArgs: readonly string[];
+}
+
+/** The agent's program words before its arguments. */
+export function agentCommand(kind: GuestAgentKind): string {
+  return kind === 'single-file' ? GUEST_AGENT_BINARY_PATH : `${GUEST_NODE_PATH} ${GUEST_AGENT_PATH}`;
 }
 
 /** Single-quotes a word for sh (the script is ours; this only guards odd module or argument text). */
@@ -75,17 +87,17 @@ sleep 1
 EOF
 mkdir -p /run/qga
 echo "::respawn:/bin/sh /run/atp-qga" > /etc/inittab
-${options.agent ? agentService(options.agentArgs) : 'log "no agent in this image"'}
+${options.agent ? agentService(agentCommand(options.agentKind ?? 'bundle'), options.agentArgs) : 'log "no agent in this image"'}
 log "${LAB_READY_MARK.replace('atp-init: ', '')}"
 exec /bin/busybox init
 `;
 }
 
-function agentService(args: readonly string[]): string {
+function agentService(command: string, args: readonly string[]): string {
   return `cat > /run/atp-agent <<EOF
 #!/bin/sh
 export ATP_TOKEN="$token" ATP_AGENT_ID="$agent_id" ATP_AGENT_PORT=/dev/virtio-ports/${AGENT_PORT_NAME}
-${GUEST_NODE_PATH} ${GUEST_AGENT_PATH} ${args.map(q).join(' ')} --token "$token" > /dev/console 2>&1
+${command} ${args.map(q).join(' ')} --token "$token" > /dev/console 2>&1
 echo "atp-init: agent exited with \\$?" > /dev/console
 sleep 1
 EOF

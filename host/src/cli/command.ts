@@ -1,0 +1,51 @@
+/**
+ * `atp-host command exec --vm NAME[@HOST] -- CMD ARGS...`: runs a program in
+ * the guest through the QEMU guest agent (libvirt's qemu-agent-command,
+ * guest-exec + guest-exec-status), prints its stdout and stderr and exits with
+ * its exit code (128 + signal when a signal ended it). `--json` prints
+ * { exitCode, signal, stdout, stderr, ... } instead and still exits with it.
+ */
+import type { Command } from 'commander';
+import { AtpError } from '@atp/protocol';
+import { qgaExec } from '../vm/qga/index.js';
+import { locationOf, withConfigDir } from './config.js';
+import type { CliIo } from './program.js';
+import { withDomain } from './vm-target.js';
+
+interface ExecFlags {
+  vm?: string;
+  configDir?: string;
+  timeout?: string;
+  json?: boolean;
+}
+
+function seconds(text: string | undefined, fallback: number): number {
+  if (text === undefined) return fallback;
+  const n = Number(text);
+  if (!Number.isFinite(n) || n <= 0) throw new AtpError('ATP_SCHEMA_INVALID', `--timeout ${JSON.stringify(text)}: expected seconds > 0`, { details: { field: 'timeout', value: text } });
+  return n * 1000;
+}
+
+export function registerCommandCommands(program: Command, io: CliIo, setExitCode: (code: number) => void): void {
+  const group = program.command('command').description('run programs in a guest (QEMU guest agent)');
+  withConfigDir(group.command('exec').description('run CMD ARGS... in the guest; print its output; exit with its exit code'))
+    .requiredOption('--vm <name[@host]>', 'the libvirt domain (HOST from hosts.yaml; default this machine)')
+    .option('--timeout <seconds>', 'give up waiting for the program after this long (default 60)')
+    .option('--json', 'print { exitCode, signal, stdout, stderr } as JSON')
+    .argument('<cmd>', 'the program (a path in the guest, or a name on its PATH)')
+    .argument('[args...]', 'its arguments (put -- before them when they start with -)')
+    .action(async (cmd: string, args: string[], flags: ExecFlags) => {
+      const deadlineMs = seconds(flags.timeout, 60_000);
+      const r = await withDomain(flags.vm ?? '', locationOf(flags), (d) => qgaExec(d.client.qgaExecutor(d.domain), cmd, args, { deadlineMs }));
+      const stdout = Buffer.from(r.stdout).toString('utf8');
+      const stderr = Buffer.from(r.stderr).toString('utf8');
+      const code = r.exitCode ?? 128 + (r.signal ?? 0);
+      if (flags.json === true) {
+        io.out(`${JSON.stringify({ vm: flags.vm, pid: r.pid, exitCode: r.exitCode, signal: r.signal, stdout, stderr, stdoutTruncated: r.stdoutTruncated, stderrTruncated: r.stderrTruncated })}\n`);
+      } else {
+        io.out(stdout);
+        io.err(stderr);
+      }
+      setExitCode(code);
+    });
+}

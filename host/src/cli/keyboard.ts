@@ -1,0 +1,88 @@
+/**
+ * `atp-host keyboard send --vm NAME[@HOST] KEY...` (each KEY a key or combo:
+ * `a`, `enter`, `ctrl+alt+f2`, pressed and released in order) and
+ * `atp-host keyboard text --vm … STRING [--layout us] [--rate 30]`: input
+ * through libvirt's qemu-monitor-command (QMP input-send-event), the same
+ * injector `verify` uses. A paused domain is continued first (QEMU drops
+ * input while paused).
+ */
+import type { Command } from 'commander';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { AtpError } from '@atp/protocol';
+import type { ConfigLocation } from '../config/paths.js';
+import { comboToKeystroke, QmpInjector, textToKeystrokes, type Keystroke, type ScreenSize } from '../inject/index.js';
+import { ensureGuestRunning } from '../scenario/index.js';
+import { locationOf, withConfigDir } from './config.js';
+import type { CliIo } from './program.js';
+import { withDomain } from './vm-target.js';
+
+export const DEFAULT_SCREEN: ScreenSize = { width: 1024, height: 768 };
+
+/** Opens the domain, makes sure it runs, and hands `fn` a QmpInjector on it; closes everything. */
+export function withInjector<T>(vm: string, location: ConfigLocation, screen: ScreenSize, fn: (injector: QmpInjector, label: string) => Promise<T>): Promise<T> {
+  return withDomain(vm, location, async (d) => {
+    const qmp = d.client.qmpExecutor(d.domain);
+    await ensureGuestRunning(qmp);
+    const injector = new QmpInjector({ executor: qmp, screen });
+    try {
+      return await fn(injector, d.label);
+    } finally {
+      await injector.close();
+    }
+  });
+}
+
+/** Sends keystrokes one at a time, `rate` per second. */
+async function sendPaced(injector: QmpInjector, strokes: readonly Keystroke[], rate: number): Promise<number> {
+  let actions = 0;
+  for (const [i, s] of strokes.entries()) {
+    if (i > 0) await sleep(1000 / rate);
+    actions += (await injector.send(s.actions)).length;
+  }
+  return actions;
+}
+
+interface Flags {
+  vm?: string;
+  configDir?: string;
+  layout?: string;
+  rate?: string;
+  json?: boolean;
+}
+
+function rateOf(text: string | undefined): number {
+  const rate = Number(text ?? '30');
+  if (!Number.isFinite(rate) || rate <= 0 || rate > 1000) throw new AtpError('ATP_SCHEMA_INVALID', `--rate ${JSON.stringify(text)}: expected keystrokes per second in (0, 1000]`, { details: { field: 'rate', value: text } });
+  return rate;
+}
+
+export function registerKeyboardCommands(program: Command, io: CliIo): void {
+  const keyboard = program.command('keyboard').description('type into a libvirt domain');
+  const report = (flags: Flags, vm: string, strokes: number, actions: number): void =>
+    io.out(flags.json === true ? `${JSON.stringify({ vm, keystrokes: strokes, actions })}\n` : `${vm}: sent ${strokes} keystroke(s), ${actions} key event(s)\n`);
+
+  withConfigDir(keyboard.command('send').description('press and release keys or combos in order (a, enter, ctrl+alt+f2)'))
+    .requiredOption('--vm <name[@host]>', 'the libvirt domain (HOST from hosts.yaml; default this machine)')
+    .option('--rate <keys/s>', 'keystrokes per second (default 30)')
+    .option('--json', 'print the result as JSON')
+    .argument('<keys...>', 'keys or combos')
+    .action(async (keys: string[], flags: Flags) => {
+      const strokes = keys.map(comboToKeystroke);
+      const rate = rateOf(flags.rate);
+      const result = await withInjector(flags.vm ?? '', locationOf(flags), DEFAULT_SCREEN, async (inj, label) => ({ label, actions: await sendPaced(inj, strokes, rate) }));
+      report(flags, result.label, strokes.length, result.actions);
+    });
+
+  withConfigDir(keyboard.command('text').description('type a string through a keyboard layout'))
+    .requiredOption('--vm <name[@host]>', 'the libvirt domain (HOST from hosts.yaml; default this machine)')
+    .option('--layout <name>', "the guest's keyboard layout (default us)")
+    .option('--rate <keys/s>', 'characters per second (default 30)')
+    .option('--json', 'print the result as JSON')
+    .argument('<text>', 'the text to type')
+    .action(async (text: string, flags: Flags) => {
+      const strokes = textToKeystrokes(text, flags.layout ?? 'us');
+      const rate = rateOf(flags.rate);
+      const result = await withInjector(flags.vm ?? '', locationOf(flags), DEFAULT_SCREEN, async (inj, label) => ({ label, actions: await sendPaced(inj, strokes, rate) }));
+      report(flags, result.label, strokes.length, result.actions);
+    });
+}

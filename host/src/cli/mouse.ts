@@ -1,0 +1,74 @@
+/**
+ * `atp-host mouse move --vm NAME[@HOST] X Y [--screen WxH]` (absolute, in
+ * pixels of a screen of that size, through the domain's tablet) and
+ * `atp-host mouse click --vm … [BUTTON]` (left, right, middle, side, extra).
+ */
+import type { Command } from 'commander';
+import { AtpError } from '@atp/protocol';
+import type { PointerButton, ScreenSize } from '../inject/index.js';
+import { locationOf, withConfigDir } from './config.js';
+import { DEFAULT_SCREEN, withInjector } from './keyboard.js';
+import type { CliIo } from './program.js';
+
+const BUTTONS: readonly PointerButton[] = ['left', 'right', 'middle', 'side', 'extra'];
+
+interface Flags {
+  vm?: string;
+  configDir?: string;
+  screen?: string;
+  json?: boolean;
+}
+
+const usage = (field: string, value: string, why: string): AtpError => new AtpError('ATP_SCHEMA_INVALID', `${field} ${JSON.stringify(value)}: ${why}`, { details: { field, value } });
+
+/** "1920x1080" → a screen size. */
+export function parseScreen(text: string | undefined): ScreenSize {
+  if (text === undefined) return DEFAULT_SCREEN;
+  const m = /^(\d{1,5})x(\d{1,5})$/.exec(text);
+  if (!m || Number(m[1]) < 1 || Number(m[2]) < 1) throw usage('--screen', text, 'expected WIDTHxHEIGHT, e.g. 1024x768');
+  return { width: Number(m[1]), height: Number(m[2]) };
+}
+
+function coordinate(text: string, max: number, name: string): number {
+  const n = Number(text);
+  if (!/^\d+$/.test(text) || n >= max) throw usage(name, text, `expected an integer pixel in 0..${max - 1}`);
+  return n;
+}
+
+export function registerMouseCommands(program: Command, io: CliIo): void {
+  const mouse = program.command('mouse').description('move and click in a libvirt domain');
+
+  withConfigDir(mouse.command('move').description('move the pointer to pixel X, Y (absolute, through the tablet)'))
+    .requiredOption('--vm <name[@host]>', 'the libvirt domain (HOST from hosts.yaml; default this machine)')
+    .option('--screen <WxH>', "the guest's screen size (default 1024x768)")
+    .option('--json', 'print the result as JSON')
+    .argument('<x>')
+    .argument('<y>')
+    .action(async (xs: string, ys: string, flags: Flags) => {
+      const screen = parseScreen(flags.screen);
+      const x = coordinate(xs, screen.width, 'x');
+      const y = coordinate(ys, screen.height, 'y');
+      const vm = await withInjector(flags.vm ?? '', locationOf(flags), screen, async (inj, label) => {
+        await inj.send([{ kind: 'move', x, y }]);
+        return label;
+      });
+      io.out(flags.json === true ? `${JSON.stringify({ vm, x, y, screen })}\n` : `${vm}: pointer at ${x},${y} of ${screen.width}x${screen.height}\n`);
+    });
+
+  withConfigDir(mouse.command('click').description('press and release a button'))
+    .requiredOption('--vm <name[@host]>', 'the libvirt domain (HOST from hosts.yaml; default this machine)')
+    .option('--json', 'print the result as JSON')
+    .argument('[button]', BUTTONS.join(', '), 'left')
+    .action(async (text: string, flags: Flags) => {
+      const button = BUTTONS.find((b) => b === text);
+      if (button === undefined) throw usage('button', text, `expected one of ${BUTTONS.join(', ')}`);
+      const vm = await withInjector(flags.vm ?? '', locationOf(flags), DEFAULT_SCREEN, async (inj, label) => {
+        await inj.send([
+          { kind: 'button', button, down: true },
+          { kind: 'button', button, down: false },
+        ]);
+        return label;
+      });
+      io.out(flags.json === true ? `${JSON.stringify({ vm, button })}\n` : `${vm}: clicked ${button}\n`);
+    });
+}

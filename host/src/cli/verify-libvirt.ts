@@ -1,0 +1,91 @@
+/**
+ * A verify target on a libvirt domain (`--vm NAME[@HOST] --token T`): the
+ * domain must exist and run; its XML names our agent's virtio-serial channel
+ * (org.atp.agent.0, a unix socket QEMU listens on), which the hub connects to
+ * (directly here, through a local bridge over SSH for a remote host); input
+ * goes through `qemu-monitor-command` (never the domain's own QMP socket,
+ * libvirt holds it) and the clock offset through `qemu-agent-command`
+ * guest-get-time. `close()` leaves the domain running; it is idempotent.
+ */
+import { AtpError, type ClockEstimate } from '@atp/protocol';
+import { AgentHub } from '../hub/index.js';
+import type { ConfigLocation } from '../config/paths.js';
+import { qgaClockEstimate, waitForAgentSession } from '../scenario/index.js';
+import type { QmpExecutor } from '../vm/qmp/index.js';
+import { localBridgeToRemote, openDomain } from './vm-target.js';
+
+export interface LibvirtTargetOptions {
+  /** NAME[@HOST]. */
+  vm: string;
+  /** The token the domain's agent presents. */
+  token: string;
+  agentId?: string;
+  location?: ConfigLocation;
+  /** How long to wait for the agent's session (default 120 s). */
+  timeoutMs?: number;
+  signal?: AbortSignal;
+  log?: (line: string) => void;
+  onClose?: (close: () => Promise<void>) => void;
+}
+
+export interface LibvirtTarget {
+  hub: AgentHub;
+  qmp: QmpExecutor;
+  agentId: string;
+  /** "NAME" or "NAME@HOST". */
+  vm: string;
+  domain: string;
+  /** Clock offset through libvirt's qemu-agent-command; rejects when the domain has no guest agent. */
+  clock(): Promise<ClockEstimate>;
+  close(): Promise<void>;
+}
+
+export async function startLibvirtTarget(options: LibvirtTargetOptions): Promise<LibvirtTarget> {
+  const opened = await openDomain(options.vm, options.location ?? {});
+  const cleanups: (() => Promise<void>)[] = [() => opened.close()];
+  let closing: Promise<void> | undefined;
+  const close = (): Promise<void> =>
+    (closing ??= (async () => {
+      for (const c of cleanups.reverse()) await c().catch(() => undefined);
+    })());
+  options.onClose?.(close);
+  try {
+    const channel = opened.description.agentChannel;
+    if (channel?.type !== 'unix' || channel.path === undefined) {
+      throw new AtpError('ATP_HUB_CHANNEL', `domain '${opened.domain}' has no unix-socket virtio-serial channel named org.atp.agent.0 for the agent (see buildDomainXml's agentSocketPath)`, {
+        details: { domain: opened.domain, host: opened.host.name, channel: channel?.type },
+      });
+    }
+    if (channel.mode !== undefined && channel.mode !== 'bind') {
+      throw new AtpError('ATP_HUB_CHANNEL', `domain '${opened.domain}': the agent channel has mode '${channel.mode}'; the hub needs QEMU to listen (mode='bind')`, { details: { domain: opened.domain, mode: channel.mode } });
+    }
+    const hub = await AgentHub.create({ auth: { tokens: [options.token] } });
+    cleanups.push(() => hub.close());
+    let socketPath = channel.path;
+    if (opened.ssh !== undefined) {
+      const bridge = await localBridgeToRemote(opened.ssh, opened.host.name, channel.path);
+      cleanups.push(() => bridge.close());
+      socketPath = bridge.path;
+    }
+    const virtio = await hub.connectVirtio({ path: socketPath, name: 'org.atp.agent.0', backoff: { initialMs: 50, maxMs: 500 } });
+    options.log?.(`waiting for the agent of ${opened.label} on ${virtio.describe()}`);
+    const agentId = await waitForAgentSession(hub, {
+      ...(options.agentId === undefined ? {} : { agentId: options.agentId }),
+      timeoutMs: options.timeoutMs ?? 120_000,
+      ...(options.signal === undefined ? {} : { signal: options.signal }),
+    });
+    const qga = opened.client.qgaExecutor(opened.domain);
+    return {
+      hub,
+      qmp: opened.client.qmpExecutor(opened.domain),
+      agentId,
+      vm: opened.label,
+      domain: opened.domain,
+      clock: () => qgaClockEstimate(qga),
+      close,
+    };
+  } catch (error) {
+    await close();
+    throw error;
+  }
+}

@@ -1,0 +1,145 @@
+/**
+ * `--vm NAME[@HOST]` for the CLI: HOST is a hosts.yaml entry (default: this
+ * machine, qemu:///system, unless hosts.yaml has its own `local`); a local host
+ * gets a VirshLibvirtClient, an ssh host a remoteLibvirtClient through an
+ * SshConnectionManager. `openDomain` also checks that the domain exists and
+ * runs, with typed errors naming it.
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { AtpError } from '@atp/protocol';
+import { effectiveHost, loadHosts, type EffectiveHost } from '../config/hosts-file.js';
+import { DEFAULT_LIBVIRT_URI } from '../config/hosts-schema.js';
+import type { ConfigLocation } from '../config/paths.js';
+import { VirshLibvirtClient, type DomainDescription, type DomainState, type LibvirtClient } from '../vm/libvirt/index.js';
+import { remoteLibvirtClient, SshConnectionManager } from '../vm/ssh/index.js';
+
+export interface VmRef {
+  domain: string;
+  /** The hosts.yaml entry; undefined = this machine. */
+  host: string | undefined;
+}
+
+/** "web1" → this machine; "web1@hv2" → host hv2. ATP_SCHEMA_INVALID for an empty part. */
+export function parseVmRef(spec: string): VmRef {
+  const at = spec.lastIndexOf('@');
+  const domain = at < 0 ? spec : spec.slice(0, at);
+  const host = at < 0 ? undefined : spec.slice(at + 1);
+  if (domain === '' || host === '' || /[\s/]/.test(domain)) {
+    throw new AtpError('ATP_SCHEMA_INVALID', `--vm ${JSON.stringify(spec)}: expected NAME or NAME@HOST (a libvirt domain, a hosts.yaml host)`, { details: { field: 'vm', value: spec } });
+  }
+  return { domain, host };
+}
+
+export interface LibvirtHost {
+  host: EffectiveHost;
+  client: LibvirtClient;
+  /** The SSH manager of an ssh host (forwards to remote unix sockets go through it). */
+  ssh: SshConnectionManager | undefined;
+  close(): Promise<void>;
+}
+
+/** The client for a hosts.yaml host (undefined: this machine). */
+export async function openLibvirtHost(hostName: string | undefined, location: ConfigLocation = {}): Promise<LibvirtHost> {
+  const loaded = await loadHosts(location);
+  const host: EffectiveHost =
+    hostName === undefined && loaded.hosts.local === undefined ? { name: 'local', kind: 'local', libvirtUri: DEFAULT_LIBVIRT_URI, maxConcurrency: undefined } : effectiveHost(loaded, hostName ?? 'local');
+  if (host.kind === 'local') {
+    const client = new VirshLibvirtClient({ uri: host.libvirtUri });
+    return { host, client, ssh: undefined, close: () => client.close() };
+  }
+  const ssh = new SshConnectionManager([{ ...host, maxConcurrency: host.maxConcurrency }], { heartbeatIntervalMs: 0 });
+  const client = remoteLibvirtClient(ssh, host.name, { uri: host.libvirtUri });
+  return {
+    host,
+    client,
+    ssh,
+    close: async () => {
+      await client.close().catch(() => undefined);
+      await ssh.close();
+    },
+  };
+}
+
+export interface OpenedDomain extends LibvirtHost {
+  domain: string;
+  state: DomainState;
+  description: DomainDescription;
+  /** "web1" or "web1@hv2", for messages and reports. */
+  label: string;
+}
+
+const USABLE: readonly DomainState[] = ['running', 'blocked', 'paused'];
+
+/**
+ * Opens the host and checks the domain: ATP_LIBVIRT_DOMAIN_NOT_FOUND if libvirt
+ * has no such domain, ATP_LIBVIRT_DOMAIN_NOT_RUNNING if it is not running (a
+ * paused one is fine: verify continues it), both naming it.
+ */
+export async function openDomain(spec: string, location: ConfigLocation = {}, options: { requireRunning?: boolean } = {}): Promise<OpenedDomain> {
+  const ref = parseVmRef(spec);
+  const opened = await openLibvirtHost(ref.host, location);
+  const label = ref.host === undefined ? ref.domain : `${ref.domain}@${ref.host}`;
+  try {
+    const info = await opened.client.lookup(ref.domain);
+    if (options.requireRunning !== false && !USABLE.includes(info.state)) {
+      throw new AtpError('ATP_LIBVIRT_DOMAIN_NOT_RUNNING', `domain '${ref.domain}' is ${info.state}, not running (atp-host vm start ${label})`, { details: { domain: ref.domain, host: opened.host.name, state: info.state } });
+    }
+    const description = await opened.client.domainXml(ref.domain);
+    return { ...opened, domain: ref.domain, state: info.state, description, label };
+  } catch (error) {
+    await opened.close().catch(() => undefined);
+    throw error;
+  }
+}
+
+/**
+ * A unix socket on this machine whose every connection is piped to
+ * `socketPath` on the ssh host. It exists because AgentHub.connectVirtio only
+ * takes a local path, not a StreamTarget.
+ */
+export async function localBridgeToRemote(ssh: SshConnectionManager, host: string, socketPath: string): Promise<{ path: string; close(): Promise<void> }> {
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'atp-bridge-'));
+  const local = path.join(dir, 'agent.sock');
+  const sockets = new Set<net.Socket>();
+  const server = net.createServer((socket) => {
+    sockets.add(socket);
+    socket.on('close', () => sockets.delete(socket));
+    socket.on('error', () => socket.destroy());
+    ssh.forwardUnix(host, socketPath).then(
+      (remote) => {
+        if (socket.destroyed) return void remote.destroy();
+        remote.on('error', () => socket.destroy());
+        remote.on('close', () => socket.destroy());
+        socket.on('close', () => remote.destroy());
+        socket.pipe(remote);
+        remote.pipe(socket);
+      },
+      () => socket.destroy(),
+    );
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(local, () => resolve());
+  });
+  return {
+    path: local,
+    close: async () => {
+      for (const s of sockets) s.destroy();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Opens `spec`, runs `fn`, always closes the connection. */
+export async function withDomain<T>(spec: string, location: ConfigLocation, fn: (d: OpenedDomain) => Promise<T>, options: { requireRunning?: boolean } = {}): Promise<T> {
+  const d = await openDomain(spec, location, options);
+  try {
+    return await fn(d);
+  } finally {
+    await d.close();
+  }
+}

@@ -1,0 +1,165 @@
+/**
+ * The lab guest as a real libvirt domain (one TCG boot): `atp-host verify --vm`
+ * runs scenarios/smoke.yaml through libvirt (hub on the domain's agent
+ * channel, input via qemu-monitor-command, clock via qemu-agent-command) and
+ * passes; `command exec`, `vm list`, keyboard and mouse commands work on it,
+ * also as NAME@HOST through a real local sshd; an unknown or stopped
+ * domain fails typed, naming it. The domain is destroyed and undefined in
+ * afterAll even when a test failed.
+ */
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseReport } from '@atp/protocol';
+import { runCli } from '../host/src/cli/program.js';
+import { startLibvirtTarget } from '../host/src/cli/verify-libvirt.js';
+import { openDomain } from '../host/src/cli/vm-target.js';
+import { buildDomainXml } from '../host/src/vm/libvirt/index.js';
+import { qgaExec, qgaPing } from '../host/src/vm/qga/index.js';
+import { removeDomain, testDomainName } from '../host/test/support/libvirtd.js';
+import { startSshd, type Sshd } from '../host/test/support/sshd.js';
+import { defineLabDomain, type E2eDomain } from './support/e2e-libvirt.js';
+
+const repo = fileURLToPath(new URL('../', import.meta.url));
+let vm: E2eDomain | undefined;
+let configDir = '';
+const stopped = testDomainName('atp-e2e-off');
+
+function up(): E2eDomain {
+  if (vm === undefined) throw new Error('the libvirt domain did not start (see beforeAll)');
+  return vm;
+}
+
+async function cli(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
+  let out = '';
+  let err = '';
+  const code = await runCli([...argv], { out: (t) => void (out += t), err: (t) => void (err += t) });
+  return { code, out, err };
+}
+
+beforeAll(async () => {
+  configDir = await mkdtemp(path.join(os.tmpdir(), 'atp-e2e-libvirt-config-'));
+  vm = await defineLabDomain();
+  // The guest is up when qemu-ga answers through libvirt.
+  const qga = vm.client.qgaExecutor(vm.name);
+  const deadline = Date.now() + 300_000;
+  for (;;) {
+    try {
+      await qgaPing(qga, { timeoutMs: 2000 });
+      break;
+    } catch (error) {
+      if (Date.now() > deadline) throw new Error(`the guest's qemu-ga did not answer within 300 s; console:\n${await vm.console()}`, { cause: error });
+      await sleep(500);
+    }
+  }
+  console.log(`libvirt e2e: guest agent up ${((performance.now() - vm.startedAt) / 1000).toFixed(1)} s after virsh start`);
+  // A second domain, defined but never started.
+  await vm.client.define(buildDomainXml({ name: stopped }));
+}, 900_000);
+
+afterAll(async () => {
+  await removeDomain(stopped);
+  await vm?.remove();
+  if (configDir) await rm(configDir, { recursive: true, force: true });
+}, 120_000);
+
+describe('the lab guest as a libvirt domain', () => {
+  it('atp-host verify --vm runs the smoke suite through libvirt and passes', async () => {
+    const { name, token } = up();
+    const t0 = performance.now();
+    const r = await cli('verify', '--vm', name, '--token', token, '--config-dir', configDir, '--closed-loop', '8', '--timeout', '300', '--json', path.join(repo, 'scenarios/smoke.yaml'));
+    console.log(`libvirt e2e: verify --vm (smoke, closed loop 8) took ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+    expect(r.err).not.toMatch(/ATP_/);
+    const report = parseReport(JSON.parse(r.out));
+    const suite = report.suites[0];
+    expect(suite?.findings.map((f) => `${f.kind}: ${f.message}`)).toEqual([]);
+    expect(suite?.verdict).toBe('pass');
+    expect(suite?.counts.expected).toBeGreaterThan(300);
+    expect(suite?.counts.matched).toBe(suite?.counts.expected);
+    expect(r.code).toBe(0);
+  }, 600_000);
+
+  it('startLibvirtTarget reaches the agent again after the CLI let go, and measures the clock through qemu-agent-command', async () => {
+    const { name, token, agentId } = up();
+    const target = await startLibvirtTarget({ vm: name, token, location: { configDir }, timeoutMs: 120_000 });
+    try {
+      expect(target.agentId).toBe(agentId);
+      expect(target.vm).toBe(name);
+      const clock = await target.clock();
+      expect(Number.isFinite(clock.offsetMs)).toBe(true);
+    } finally {
+      await target.close();
+    }
+  }, 180_000);
+
+  it('runs a guest command through qemu-agent-command (library and `command exec`)', async () => {
+    const { client, name } = up();
+    const r = await qgaExec(client.qgaExecutor(name), '/bin/sh', ['-c', 'echo atp-libvirt; echo oops >&2; exit 3']);
+    expect(r.exitCode).toBe(3);
+    expect(Buffer.from(r.stdout).toString('utf8')).toBe('atp-libvirt\n');
+    expect(Buffer.from(r.stderr).toString('utf8')).toBe('oops\n');
+    const plain = await cli('command', 'exec', '--vm', name, '--config-dir', configDir, '--', '/bin/sh', '-c', 'echo hi; echo err >&2; exit 7');
+    expect(plain).toEqual({ code: 7, out: 'hi\n', err: 'err\n' });
+    const json = await cli('command', 'exec', '--vm', name, '--config-dir', configDir, '--json', '--', '/bin/cat', '/proc/sys/kernel/ctrl-alt-del');
+    expect(json.code).toBe(0);
+    expect(JSON.parse(json.out)).toMatchObject({ exitCode: 0, signal: null, stdout: '0\n', stderr: '' });
+  }, 120_000);
+
+  it('lists domains and sends keys, text and pointer input with the hands-on commands', async () => {
+    const { name } = up();
+    const list = await cli('vm', 'list', '--config-dir', configDir, '--json');
+    expect(list.code).toBe(0);
+    const listed = JSON.parse(list.out) as { domains: { name: string; state: string }[] };
+    expect(listed.domains).toContainEqual(expect.objectContaining({ name, state: 'running' }));
+    expect(listed.domains).toContainEqual(expect.objectContaining({ name: stopped, state: 'shutoff' }));
+    const common = ['--vm', name, '--config-dir', configDir, '--json'];
+    expect(JSON.parse((await cli('keyboard', 'send', ...common, 'a', 'shift+b')).out)).toEqual({ vm: name, keystrokes: 2, actions: 6 });
+    expect(JSON.parse((await cli('keyboard', 'text', ...common, 'hi!')).out)).toMatchObject({ vm: name, keystrokes: 3 });
+    expect(JSON.parse((await cli('mouse', 'move', ...common, '--screen', '800x600', '400', '300')).out)).toEqual({ vm: name, x: 400, y: 300, screen: { width: 800, height: 600 } });
+    expect(JSON.parse((await cli('mouse', 'click', ...common, 'right')).out)).toEqual({ vm: name, button: 'right' });
+  }, 120_000);
+
+  it('reaches the same domain as NAME@HOST through SSH (hosts.yaml, remote virsh, the agent channel over a forward)', async () => {
+    const { name, token, agentId } = up();
+    let sshd: Sshd | undefined;
+    const remoteConfig = await mkdtemp(path.join(os.tmpdir(), 'atp-e2e-libvirt-ssh-'));
+    try {
+      sshd = await startSshd();
+      const knownHosts = path.join(remoteConfig, 'known_hosts');
+      await writeFile(knownHosts, `[127.0.0.1]:${sshd.port} ${await sshd.hostPublicKey()}\n`);
+      const hosts = ['version: 1', 'hosts:', '  loop:', '    kind: ssh', '    host: 127.0.0.1', `    port: ${sshd.port}`, `    user: ${sshd.user}`, `    identityFile: ${sshd.identityFile}`, `    knownHostsFile: ${knownHosts}`, ''];
+      await writeFile(path.join(remoteConfig, 'hosts.yaml'), hosts.join('\n'));
+      const target = await startLibvirtTarget({ vm: `${name}@loop`, token, location: { configDir: remoteConfig }, timeoutMs: 120_000 });
+      try {
+        expect(target).toMatchObject({ agentId, vm: `${name}@loop`, domain: name });
+        expect(Number.isFinite((await target.clock()).offsetMs)).toBe(true);
+      } finally {
+        await target.close();
+      }
+      const r = await cli('command', 'exec', '--vm', `${name}@loop`, '--config-dir', remoteConfig, '--', '/bin/sh', '-c', 'echo remote; exit 4');
+      expect(r).toEqual({ code: 4, out: 'remote\n', err: '' });
+    } finally {
+      await sshd?.cleanup();
+      await rm(remoteConfig, { recursive: true, force: true });
+    }
+  }, 180_000);
+
+  it('fails typed, naming the domain, when it is unknown or not running', async () => {
+    const ghost = `${up().name}-ghost`;
+    await expect(openDomain(ghost, { configDir })).rejects.toMatchObject({ code: 'ATP_LIBVIRT_DOMAIN_NOT_FOUND', details: { domain: ghost } });
+    await expect(openDomain(stopped, { configDir })).rejects.toMatchObject({ code: 'ATP_LIBVIRT_DOMAIN_NOT_RUNNING', details: { domain: stopped, state: 'shutoff' } });
+    const v = await cli('verify', '--vm', stopped, '--token', 't', '--config-dir', configDir, path.join(repo, 'scenarios/smoke.yaml'));
+    expect(v.code).toBe(3);
+    expect(v.err).toContain('ATP_LIBVIRT_DOMAIN_NOT_RUNNING');
+    expect(v.err).toContain(stopped);
+    const c = await cli('command', 'exec', '--vm', ghost, '--config-dir', configDir, '--', 'true');
+    expect(c.code).toBe(3);
+    expect(c.err).toContain(ghost);
+    const h = await cli('vm', 'list', '--host', 'nowhere', '--config-dir', configDir);
+    expect(h.code).toBe(2);
+    expect(h.err).toContain('ATP_CONFIG_HOST_UNKNOWN');
+  }, 120_000);
+});
