@@ -3,8 +3,11 @@
  * runs scenarios/smoke.yaml through libvirt (hub on the domain's agent
  * channel, input via qemu-monitor-command, clock via qemu-agent-command) and
  * passes; `command exec`, `vm list`, keyboard and mouse commands work on it,
- * also as NAME@HOST through a real local sshd; an unknown or stopped
- * domain fails typed, naming it. The domain is destroyed and undefined in
+ * also as NAME@HOST through a real local sshd (there `verify --vm NAME@loop`
+ * runs the smoke suite too, the agent channel over an SSH unix-socket forward);
+ * a suite survives libvirtd being killed and restarted mid-run (one retried
+ * call, an 'error' finding saying so); an unknown or stopped domain fails
+ * typed, naming it. The domain is destroyed and undefined in
  * afterAll even when a test failed.
  */
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -13,13 +16,15 @@ import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parseReport } from '@atp/protocol';
+import { parseReport, type SuiteReport } from '@atp/protocol';
 import { runCli } from '../host/src/cli/program.js';
 import { startLibvirtTarget } from '../host/src/cli/verify-libvirt.js';
 import { openDomain } from '../host/src/cli/vm-target.js';
+import { QmpInjector } from '../host/src/inject/index.js';
+import { parseSuiteText, runSuite } from '../host/src/scenario/index.js';
 import { buildDomainXml } from '../host/src/vm/libvirt/index.js';
 import { qgaExec, qgaPing } from '../host/src/vm/qga/index.js';
-import { removeDomain, testDomainName } from '../host/test/support/libvirtd.js';
+import { ensureLibvirtd, killLibvirtd, removeDomain, signalLibvirtd, testDomainName } from '../host/test/support/libvirtd.js';
 import { startSshd, type Sshd } from '../host/test/support/sshd.js';
 import { defineLabDomain, type E2eDomain } from './support/e2e-libvirt.js';
 
@@ -27,6 +32,19 @@ const repo = fileURLToPath(new URL('../', import.meta.url));
 let vm: E2eDomain | undefined;
 let configDir = '';
 const stopped = testDomainName('atp-e2e-off');
+
+/** The one suite of a verify --json report, which must pass with every expected event matched. */
+function expectSmokePass(r: { code: number; out: string; err: string }): SuiteReport | undefined {
+  expect(r.err).not.toMatch(/ATP_/);
+  const report = parseReport(JSON.parse(r.out));
+  const suite = report.suites[0];
+  expect(suite?.findings.map((f) => `${f.kind}: ${f.message}`)).toEqual([]);
+  expect(suite?.verdict).toBe('pass');
+  expect(suite?.counts.expected).toBeGreaterThan(300);
+  expect(suite?.counts.matched).toBe(suite?.counts.expected);
+  expect(r.code).toBe(0);
+  return suite;
+}
 
 function up(): E2eDomain {
   if (vm === undefined) throw new Error('the libvirt domain did not start (see beforeAll)');
@@ -72,14 +90,7 @@ describe('the lab guest as a libvirt domain', () => {
     const t0 = performance.now();
     const r = await cli('verify', '--vm', name, '--token', token, '--config-dir', configDir, '--closed-loop', '8', '--timeout', '300', '--json', path.join(repo, 'scenarios/smoke.yaml'));
     console.log(`libvirt e2e: verify --vm (smoke, closed loop 8) took ${((performance.now() - t0) / 1000).toFixed(1)} s`);
-    expect(r.err).not.toMatch(/ATP_/);
-    const report = parseReport(JSON.parse(r.out));
-    const suite = report.suites[0];
-    expect(suite?.findings.map((f) => `${f.kind}: ${f.message}`)).toEqual([]);
-    expect(suite?.verdict).toBe('pass');
-    expect(suite?.counts.expected).toBeGreaterThan(300);
-    expect(suite?.counts.matched).toBe(suite?.counts.expected);
-    expect(r.code).toBe(0);
+    expectSmokePass(r);
   }, 600_000);
 
   it('startLibvirtTarget reaches the agent again after the CLI let go, and measures the clock through qemu-agent-command', async () => {
@@ -141,11 +152,68 @@ describe('the lab guest as a libvirt domain', () => {
       }
       const r = await cli('command', 'exec', '--vm', `${name}@loop`, '--config-dir', remoteConfig, '--', '/bin/sh', '-c', 'echo remote; exit 4');
       expect(r).toEqual({ code: 4, out: 'remote\n', err: '' });
+      // The whole smoke suite over SSH: remote virsh for input and clock, the agent channel through a forward.
+      const t0 = performance.now();
+      const v = await cli('verify', '--vm', `${name}@loop`, '--token', token, '--config-dir', remoteConfig, '--closed-loop', '8', '--timeout', '300', '--json', path.join(repo, 'scenarios/smoke.yaml'));
+      console.log(`libvirt e2e: verify --vm NAME@loop (smoke over ssh, closed loop 8) took ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+      expect(expectSmokePass(v)?.target.vm).toBe(`${name}@loop`);
     } finally {
       await sshd?.cleanup();
       await rm(remoteConfig, { recursive: true, force: true });
     }
-  }, 180_000);
+  }, 900_000);
+
+  it('carries a suite on through libvirtd being killed and restarted mid-run, and reports the interruption', async () => {
+    const { name, token } = up();
+    const steps = Array.from({ length: 12 }, (_, i) => [`  - name: word ${i}`, `    type: ${'abcdefghij'.slice(0, 4 + (i % 6))}`]).flat();
+    const yaml = ['version: 1', 'name: libvirtd-restart', 'target:', '  vm: lab', '  layout: us', '  screen: { width: 1024, height: 768 }', 'observer: agent', 'defaults:', '  timeoutMs: 60000', 'steps:', ...steps, '  - expect: { keys: exact }', ''].join('\n');
+    const loaded = parseSuiteText(yaml, 'libvirtd-restart.yaml');
+    const target = await startLibvirtTarget({ vm: name, token, location: { configDir }, timeoutMs: 120_000 });
+    let restart: Promise<void> | undefined;
+    try {
+      const injector = new QmpInjector({ executor: target.qmp, screen: loaded.scenario.target.screen });
+      const run = await runSuite(
+        loaded,
+        { injector, hub: target.hub, agentId: target.agentId, qmp: target.qmp, vm: target.vm },
+        {
+          pacing: { closedLoop: 4 },
+          progressIntervalMs: 100,
+          onProgress: (state) => {
+            if (state.step < 4 || restart !== undefined) return;
+            // Freeze libvirtd so the next call hangs in flight, then kill it (the call fails
+            // ATP_LIBVIRT_CONNECTION) and start a new one.
+            restart = (async () => {
+              await signalLibvirtd('SIGSTOP');
+              await sleep(1000);
+              await killLibvirtd();
+              await ensureLibvirtd();
+            })();
+          },
+        },
+      );
+      await restart;
+      await injector.close();
+      const { report } = run;
+      expect(restart).toBeDefined();
+      console.log(`libvirt e2e: error findings: ${report.findings.filter((f) => f.kind === 'error').map((f) => f.message).join('; ')}`);
+      // (Other 'error' findings can come from the fresh hub itself, e.g. a gap notice for the agent's earlier events.)
+      const interruptions = report.findings.filter((f) => f.kind === 'error' && f.message.startsWith('libvirt connection interrupted'));
+      expect(interruptions.length).toBeGreaterThanOrEqual(1);
+      expect(interruptions[0]?.message).toMatch(/^libvirt connection interrupted at step \d+ \(ATP_LIBVIRT_CONNECTION\); reconnected after \d+ ms$/);
+      // The run completed: every step was sent, nothing ended it as an infrastructure error.
+      expect(report.error).toBeUndefined();
+      const typed = Array.from({ length: 12 }, (_, i) => 4 + (i % 6)).reduce((a, b) => a + b, 0);
+      expect(report.counts.expected).toBeGreaterThanOrEqual(typed);
+      // A retried call QEMU had already applied shows up as a duplicate, never hidden.
+      const defects = report.findings.filter((f) => f.kind !== 'error');
+      expect(defects.every((f) => f.kind === 'duplicate')).toBe(true);
+      expect(report.counts.matched).toBe(report.counts.expected);
+    } finally {
+      await restart?.catch(() => undefined);
+      await ensureLibvirtd();
+      await target.close();
+    }
+  }, 600_000);
 
   it('fails typed, naming the domain, when it is unknown or not running', async () => {
     const ghost = `${up().name}-ghost`;

@@ -4,7 +4,8 @@
  * with backoff when it comes back on the same path. The session flow over a
  * persistent channel (an agent restarting on the same connection) needs a guest
  * agent QEMU cannot supply here, so a plain unix socket stands in for the
- * chardev in the second test.
+ * chardev in the second test, and in the third, reached through a `{ stream }`
+ * factory (the shape of an SSH forward to a remote hypervisor's socket).
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import net from 'node:net';
@@ -105,5 +106,54 @@ describe('virtio-serial channel', () => {
     await stream.until((items) => items.some((i) => i.kind === 'event' && i.bootId === 'boot-b'), 'boot-b event');
     expect(stream.items.map((i) => i.kind)).toEqual(['connected', 'event', 'event', 'disconnected', 'boot-changed', 'connected', 'event']);
     expect(stream.of('boot-changed')[0]?.previous).toMatchObject({ bootId: 'boot-a', lastSeq: 2 });
+  });
+
+  it('takes a { stream } target: calls the factory for every connection, retries when it fails, runs sessions over what it returns', async () => {
+    const dir = await tempDir();
+    const sockPath = path.join(dir, 'forwarded.sock');
+    const guests: net.Socket[] = [];
+    const server = net.createServer((s) => {
+      s.on('error', () => s.destroy());
+      guests.push(s);
+    });
+    await new Promise<void>((resolve) => server.listen(sockPath, resolve));
+    cleanups.push(() => new Promise<void>((resolve) => server.close(() => resolve())));
+    cleanups.push(() => {
+      for (const g of guests) g.destroy();
+    });
+    let calls = 0;
+    const stream = async (): Promise<net.Socket> => {
+      calls++;
+      // The second call fails as a broken forward would: the client backs off and calls again.
+      if (calls === 2) throw new Error('forward refused');
+      return new Promise<net.Socket>((resolve, reject) => {
+        const socket = net.createConnection({ path: sockPath }, () => resolve(socket));
+        socket.once('error', reject);
+      });
+    };
+    const hub = await newHub();
+    const client = await hub.connectVirtio({ stream, name: 'org.atp.agent.0', backoff: { initialMs: 50, maxMs: 200 } });
+    expect(client.describe()).toBe('virtio-serial org.atp.agent.0 at custom stream');
+    await until(() => guests.length === 1 && client.status().state === 'connected', 'the first connection through the factory');
+
+    const decoder = new AgentMessageDecoder();
+    const fromHub: AgentMessage[] = [];
+    const guest = guests[0];
+    guest?.on('data', (chunk: Buffer) => {
+      for (const item of decoder.push(chunk)) if (item.kind === 'message') fromHub.push(item.message);
+    });
+    guest?.write(
+      encodeAgentMessage(agentMessage('hello', { agentId: 'fwd-1', bootId: 'b1', os: { platform: 'linux', release: 'x', arch: 'x64' }, captureBackends: [], capabilities: [], version: '0', token: TOKEN, lastSeq: null, unacked: 0, overflowed: 0 })),
+    );
+    await until(() => fromHub.some((m) => m.type === 'welcome'), 'welcome over the factory stream');
+    expect(hub.sessions().filter((s) => s.transport === 'virtio' && s.agentId === 'fwd-1')).toHaveLength(1);
+
+    // The far end drops: the client calls the factory again (one refusal, then a new stream).
+    guest?.destroy();
+    await until(() => guests.length === 2 && client.status().connects === 2, 'the reconnection through the factory', 30_000);
+    expect(calls).toBe(3);
+    expect(client.status()).toMatchObject({ state: 'connected', path: 'custom stream' });
+    expect(client.status().failures).toBeGreaterThanOrEqual(2);
+    expect(client.status().lastError?.code).toBe('ATP_HUB_CHANNEL');
   });
 });

@@ -126,6 +126,7 @@ export const ERROR_CODES = {
   ATP_SSH_UNREACHABLE: 'The connection manager could not (re)connect to the host; the call failed fast with the last error as cause, and reconnects continue with backoff.',
   ATP_SSH_ARGUMENT: 'An argument cannot be sent in a remote command line (a NUL byte, an empty command).',
   ATP_SSH_CLOSED: 'The SSH connection or connection manager was closed by its owner.',
+  ATP_LIBVIRT_NO_AGENT_CHANNEL: "The domain's XML has no unix-socket virtio-serial channel named org.atp.agent.0 that QEMU listens on; the message names the domain.",
 } as const satisfies Record<`ATP_${string}`, string>;
 
 export type AtpErrorCode = keyof typeof ERROR_CODES;

@@ -2,17 +2,20 @@
  * A verify target on a libvirt domain (`--vm NAME[@HOST] --token T`): the
  * domain must exist and run; its XML names our agent's virtio-serial channel
  * (org.atp.agent.0, a unix socket QEMU listens on), which the hub connects to
- * (directly here, through a local bridge over SSH for a remote host); input
+ * (directly here, through an SSH unix-socket forward for a remote host, opened
+ * again on every reconnect); input
  * goes through `qemu-monitor-command` (never the domain's own QMP socket,
  * libvirt holds it) and the clock offset through `qemu-agent-command`
- * guest-get-time. `close()` leaves the domain running; it is idempotent.
+ * guest-get-time. A libvirtd restart mid-run costs one retried call (reported
+ * by runSuite as an 'error' finding), not the run. `close()` leaves the domain running; it is idempotent.
  */
 import { AtpError, type ClockEstimate } from '@atp/protocol';
 import { AgentHub } from '../hub/index.js';
 import type { ConfigLocation } from '../config/paths.js';
 import { qgaClockEstimate, waitForAgentSession } from '../scenario/index.js';
+import { reconnectingQmpExecutor } from '../vm/libvirt/executors.js';
 import type { QmpExecutor } from '../vm/qmp/index.js';
-import { localBridgeToRemote, openDomain } from './vm-target.js';
+import { openDomain } from './vm-target.js';
 
 export interface LibvirtTargetOptions {
   /** NAME[@HOST]. */
@@ -52,22 +55,17 @@ export async function startLibvirtTarget(options: LibvirtTargetOptions): Promise
   try {
     const channel = opened.description.agentChannel;
     if (channel?.type !== 'unix' || channel.path === undefined) {
-      throw new AtpError('ATP_HUB_CHANNEL', `domain '${opened.domain}' has no unix-socket virtio-serial channel named org.atp.agent.0 for the agent (see buildDomainXml's agentSocketPath)`, {
+      throw new AtpError('ATP_LIBVIRT_NO_AGENT_CHANNEL', `domain '${opened.domain}' has no unix-socket virtio-serial channel named org.atp.agent.0 for the agent (see buildDomainXml's agentSocketPath)`, {
         details: { domain: opened.domain, host: opened.host.name, channel: channel?.type },
       });
     }
     if (channel.mode !== undefined && channel.mode !== 'bind') {
-      throw new AtpError('ATP_HUB_CHANNEL', `domain '${opened.domain}': the agent channel has mode '${channel.mode}'; the hub needs QEMU to listen (mode='bind')`, { details: { domain: opened.domain, mode: channel.mode } });
+      throw new AtpError('ATP_LIBVIRT_NO_AGENT_CHANNEL', `domain '${opened.domain}': the agent channel has mode '${channel.mode}'; the hub needs QEMU to listen (mode='bind')`, { details: { domain: opened.domain, mode: channel.mode } });
     }
     const hub = await AgentHub.create({ auth: { tokens: [options.token] } });
     cleanups.push(() => hub.close());
-    let socketPath = channel.path;
-    if (opened.ssh !== undefined) {
-      const bridge = await localBridgeToRemote(opened.ssh, opened.host.name, channel.path);
-      cleanups.push(() => bridge.close());
-      socketPath = bridge.path;
-    }
-    const virtio = await hub.connectVirtio({ path: socketPath, name: 'org.atp.agent.0', backoff: { initialMs: 50, maxMs: 500 } });
+    const target = opened.ssh === undefined ? { path: channel.path } : opened.ssh.unixTarget(opened.host.name, channel.path);
+    const virtio = await hub.connectVirtio({ ...target, name: 'org.atp.agent.0', backoff: { initialMs: 50, maxMs: 500 } });
     options.log?.(`waiting for the agent of ${opened.label} on ${virtio.describe()}`);
     const agentId = await waitForAgentSession(hub, {
       ...(options.agentId === undefined ? {} : { agentId: options.agentId }),
@@ -77,7 +75,8 @@ export async function startLibvirtTarget(options: LibvirtTargetOptions): Promise
     const qga = opened.client.qgaExecutor(opened.domain);
     return {
       hub,
-      qmp: opened.client.qmpExecutor(opened.domain),
+      // Rides out a libvirtd restart (retries the call once, see reconnectingQmpExecutor); runSuite reports it.
+      qmp: reconnectingQmpExecutor(opened.client.qmpExecutor(opened.domain), { probe: () => opened.client.lookup(opened.domain) }),
       agentId,
       vm: opened.label,
       domain: opened.domain,

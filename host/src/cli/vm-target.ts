@@ -5,10 +5,6 @@
  * SshConnectionManager. `openDomain` also checks that the domain exists and
  * runs, with typed errors naming it.
  */
-import { mkdtemp, rm } from 'node:fs/promises';
-import net from 'node:net';
-import os from 'node:os';
-import path from 'node:path';
 import { AtpError } from '@atp/protocol';
 import { effectiveHost, loadHosts, type EffectiveHost } from '../config/hosts-file.js';
 import { DEFAULT_LIBVIRT_URI } from '../config/hosts-schema.js';
@@ -93,45 +89,6 @@ export async function openDomain(spec: string, location: ConfigLocation = {}, op
     await opened.close().catch(() => undefined);
     throw error;
   }
-}
-
-/**
- * A unix socket on this machine whose every connection is piped to
- * `socketPath` on the ssh host. It exists because AgentHub.connectVirtio only
- * takes a local path, not a StreamTarget.
- */
-export async function localBridgeToRemote(ssh: SshConnectionManager, host: string, socketPath: string): Promise<{ path: string; close(): Promise<void> }> {
-  const dir = await mkdtemp(path.join(os.tmpdir(), 'atp-bridge-'));
-  const local = path.join(dir, 'agent.sock');
-  const sockets = new Set<net.Socket>();
-  const server = net.createServer((socket) => {
-    sockets.add(socket);
-    socket.on('close', () => sockets.delete(socket));
-    socket.on('error', () => socket.destroy());
-    ssh.forwardUnix(host, socketPath).then(
-      (remote) => {
-        if (socket.destroyed) return void remote.destroy();
-        remote.on('error', () => socket.destroy());
-        remote.on('close', () => socket.destroy());
-        socket.on('close', () => remote.destroy());
-        socket.pipe(remote);
-        remote.pipe(socket);
-      },
-      () => socket.destroy(),
-    );
-  });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(local, () => resolve());
-  });
-  return {
-    path: local,
-    close: async () => {
-      for (const s of sockets) s.destroy();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
-      await rm(dir, { recursive: true, force: true });
-    },
-  };
 }
 
 /** Opens `spec`, runs `fn`, always closes the connection. */

@@ -21,7 +21,11 @@ import { followSelected, type StreamOptions, type StreamSelector } from './strea
 import { TcpListener } from './tcp-listener.js';
 import { summarizeHello, type HubItem, type HubItemInput, type Listener, type MessageConnection, type TransportKind } from './types.js';
 import { VirtioClient } from './virtio-client.js';
+import type { StreamTarget } from '../vm/connect.js';
 import { WsListener } from './ws-listener.js';
+
+/** AgentHub.connectVirtio's options: where the chardev socket is (a StreamTarget), plus how to name and retry it. */
+export type VirtioConnectOptions = StreamTarget & { name?: string; backoff?: BackoffOptions; connectTimeoutMs?: number };
 
 export interface AgentHubOptions {
   auth: HubAuthOptions;
@@ -111,9 +115,22 @@ export class AgentHub implements SessionHost {
     return listener;
   }
 
-  /** Connects to a QEMU virtio-serial chardev socket and keeps reconnecting while the hub lives. */
-  async connectVirtio(options: { path: string; name?: string; backoff?: BackoffOptions; connectTimeoutMs?: number }): Promise<VirtioClient> {
-    const client = new VirtioClient({ ...options, maxFrameBytes: this.limits.maxFrameBytes });
+  /**
+   * Connects to a QEMU virtio-serial chardev socket and keeps reconnecting while
+   * the hub lives. Where is any StreamTarget: `{ path }` on this machine, or a
+   * `{ stream }` factory such as an SSH forward to the socket on a remote
+   * hypervisor, called again on each reconnect.
+   */
+  async connectVirtio(options: VirtioConnectOptions): Promise<VirtioClient> {
+    const { name, backoff, connectTimeoutMs } = options;
+    const target: StreamTarget = 'stream' in options ? { stream: options.stream } : 'path' in options ? { path: options.path } : { host: options.host, port: options.port };
+    const client = new VirtioClient({
+      target,
+      maxFrameBytes: this.limits.maxFrameBytes,
+      ...(name === undefined ? {} : { name }),
+      ...(backoff === undefined ? {} : { backoff }),
+      ...(connectTimeoutMs === undefined ? {} : { connectTimeoutMs }),
+    });
     await this.addListener(client);
     return client;
   }

@@ -4,17 +4,20 @@
  * chardev=c0,name=org.atp.agent.0`). The hub connects to it as a client and
  * reconnects with backoff whenever it drops (QEMU restarted, VM destroyed).
  * Each connection is persistent: agents inside the guest come and go over it,
- * each starting with a fresh hello.
+ * each starting with a fresh hello. The target is any StreamTarget: the local
+ * socket path, or a factory (an SSH forward to the socket on a remote
+ * hypervisor), called again on every reconnect.
  */
 import type net from 'node:net';
+import type { Duplex } from 'node:stream';
 import { AtpError, backoffDelay, type BackoffOptions } from '@atp/protocol';
-import { connectSocket } from '../vm/connect.js';
+import { describeTarget, openStream, type StreamTarget } from '../vm/connect.js';
 import { StreamConnection } from './stream-connection.js';
 import type { Listener, MessageConnection } from './types.js';
 
 export interface VirtioClientOptions {
-  /** The chardev socket path. */
-  path: string;
+  /** The chardev socket: its path on this machine, or a factory for a stream to it. */
+  target: StreamTarget;
   /** For humans and status: the port name, e.g. org.atp.agent.0. */
   name?: string;
   maxFrameBytes: number;
@@ -25,6 +28,7 @@ export interface VirtioClientOptions {
 export type VirtioState = 'idle' | 'connecting' | 'connected' | 'waiting' | 'closed';
 
 export interface VirtioStatus {
+  /** The socket path, or 'custom stream' for a factory. */
   path: string;
   state: VirtioState;
   /** Successful connections so far. */
@@ -37,7 +41,7 @@ export interface VirtioStatus {
 export class VirtioClient implements Listener {
   readonly kind = 'virtio' as const;
   private state: VirtioState = 'idle';
-  private socket: net.Socket | undefined;
+  private socket: Duplex | undefined;
   private timer: NodeJS.Timeout | undefined;
   private attempt = 0;
   private connects = 0;
@@ -48,11 +52,11 @@ export class VirtioClient implements Listener {
   constructor(private readonly options: VirtioClientOptions) {}
 
   describe(): string {
-    return `virtio-serial ${this.options.name ?? ''} at ${this.options.path}`.replace('  ', ' ');
+    return `virtio-serial ${this.options.name ?? ''} at ${this.where()}`.replace('  ', ' ');
   }
 
   status(): VirtioStatus {
-    return { path: this.options.path, state: this.state, connects: this.connects, failures: this.failures, lastError: this.lastError };
+    return { path: this.where(), state: this.state, connects: this.connects, failures: this.failures, lastError: this.lastError };
   }
 
   /** Calls `watcher` on every state change; returns the unsubscribe function. */
@@ -75,9 +79,9 @@ export class VirtioClient implements Listener {
   private async connectLoop(onConnection: (connection: MessageConnection) => void): Promise<void> {
     if (this.state === 'closed') return;
     this.setState('connecting');
-    let socket: net.Socket;
+    let socket: Duplex;
     try {
-      socket = await connectSocket({ path: this.options.path }, this.options.connectTimeoutMs ?? 5000, 'ATP_HUB_CHANNEL');
+      socket = await openStream(this.options.target, this.options.connectTimeoutMs ?? 5000, 'ATP_HUB_CHANNEL');
     } catch (error) {
       this.failures++;
       this.lastError = error instanceof AtpError ? error : new AtpError('ATP_HUB_CHANNEL', String(error));
@@ -91,15 +95,19 @@ export class VirtioClient implements Listener {
     this.attempt = 0;
     this.connects++;
     this.socket = socket;
+    // A factory's stream may emit 'error' before 'close' (an SSH channel failing).
+    socket.on('error', () => socket.destroy());
     socket.once('close', () => {
       this.socket = undefined;
       if (this.state === 'closed') return;
       this.failures++;
-      this.lastError = new AtpError('ATP_HUB_CHANNEL', `the virtio-serial channel ${this.options.path} closed (QEMU gone?)`);
+      this.lastError = new AtpError('ATP_HUB_CHANNEL', `the virtio-serial channel ${this.where()} closed (QEMU gone?)`);
       this.retry(onConnection);
     });
     this.setState('connected');
-    onConnection(new StreamConnection(socket, 'virtio', this.options.path, true, this.options.maxFrameBytes));
+    // StreamConnection only uses Duplex members (data/error/close, write, end,
+    // destroy); its parameter is still typed net.Socket, hence the downcast.
+    onConnection(new StreamConnection(socket as net.Socket, 'virtio', this.where(), true, this.options.maxFrameBytes));
   }
 
   private retry(onConnection: (connection: MessageConnection) => void): void {
@@ -107,6 +115,10 @@ export class VirtioClient implements Listener {
     this.setState('waiting');
     const delay = backoffDelay(this.attempt++, this.options.backoff);
     this.timer = setTimeout(() => void this.connectLoop(onConnection), delay);
+  }
+
+  private where(): string {
+    return describeTarget(this.options.target);
   }
 
   /** Read through a method: the state changes while we await. */

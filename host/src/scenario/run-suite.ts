@@ -19,6 +19,8 @@
  * the suite with verdict 'error' and the AtpError's code; what was sent until
  * then is still verified, for the record. A closed loop that stalls (keys never
  * observed) is a 'timeout' finding, not an error: the missing keys are defects.
+ * A QMP executor that rides out a libvirt connection loss (reconnectingQmpExecutor)
+ * adds an 'error' finding per loss; the run carries on.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { AtpError, isAtpError, type Finding, type ObservedEvent, type SuiteReport } from '@atp/protocol';
@@ -29,6 +31,7 @@ import type { ProgressState } from '../report/progress.js';
 import { hostNow } from '../util/clock.js';
 import { timerDelay } from '../util/timers.js';
 import { absToPixels, DEFAULT_TOLERANCES, verifySuite, type ClockInput, type Tolerances } from '../verify/index.js';
+import { interruptionReporter } from '../vm/libvirt/executors.js';
 import type { QmpExecutor } from '../vm/qmp/index.js';
 import { stepLabels } from './describe-step.js';
 import { latencyBudgetFindings, noticeFindings, pointerCheckpoint } from './checkpoints.js';
@@ -201,6 +204,10 @@ export async function runSuite(loaded: LoadedSuite, target: SuiteTarget, options
     await obs.waitFor(observed, Math.min(pacing.timeoutMs, POINTER_WAIT_MS));
   };
 
+  const stopReporting = interruptionReporter(target.qmp)?.onInterruption((i) => {
+    const step = Math.max(0, currentStep - 1);
+    extra.push({ kind: 'error', step, message: `libvirt connection interrupted at step ${step} (${i.error.code}); reconnected after ${Math.round(i.reconnectedAfterMs)} ms`, observed: { command: i.command } });
+  });
   try {
     if (target.qmp !== undefined) await ensureGuestRunning(target.qmp);
     const obs = HubObservation.start(target.hub, target.agentId);
@@ -243,6 +250,7 @@ export async function runSuite(loaded: LoadedSuite, target: SuiteTarget, options
     } else if (isAtpError(error)) failure = error;
     else failure = new AtpError('ATP_INJECT_CLOSED', `the suite stopped: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
   } finally {
+    stopReporting?.();
     if (ticker !== undefined) clearInterval(ticker);
     await observation?.close();
   }

@@ -12,8 +12,9 @@
  * (domain not found or not running, agent not connected, connection lost)
  * keeps its ATP_LIBVIRT_* code.
  */
+import { setTimeout as sleep } from 'node:timers/promises';
 import { z } from 'zod';
-import { AtpError } from '@atp/protocol';
+import { AtpError, isAtpError } from '@atp/protocol';
 import { agentCommandFailure } from './virsh-codec.js';
 import { asciiJson } from './quote.js';
 import type { VirshRunner } from './virsh-runner.js';
@@ -97,4 +98,77 @@ export function virshQgaExecutor(runner: VirshRunner, domain: string): QgaExecut
 function virshLines(error: AtpError): string[] {
   const lines = error.details.virsh;
   return Array.isArray(lines) ? lines.filter((l): l is string => typeof l === 'string') : [];
+}
+
+/** One libvirt connection loss that a call survived (see reconnectingQmpExecutor). */
+export interface LibvirtInterruption {
+  command: string;
+  /** The ATP_LIBVIRT_CONNECTION the call first failed with. */
+  error: AtpError;
+  /** From that failure until libvirt answered the probe again. */
+  reconnectedAfterMs: number;
+}
+
+/** An executor that reports the connection losses it rode out. */
+export interface InterruptionReporter {
+  onInterruption(listener: (interruption: LibvirtInterruption) => void): () => void;
+}
+
+export function interruptionReporter(value: unknown): InterruptionReporter | undefined {
+  if (typeof value !== 'object' || value === null || !('onInterruption' in value)) return undefined;
+  return typeof value.onInterruption === 'function' ? (value as InterruptionReporter) : undefined;
+}
+
+export interface ReconnectOptions {
+  /** A cheap libvirt call that succeeds once the connection is back (e.g. the domain lookup). */
+  probe: () => Promise<unknown>;
+  /** How long to keep probing before giving up with the original error (default 120 s). */
+  reconnectTimeoutMs?: number;
+  /** Pause between failed probes (default 250 ms; virsh's own restart backoff adds to it). */
+  probeIntervalMs?: number;
+}
+
+/**
+ * Wraps a virsh-backed QmpExecutor so a suite survives libvirtd restarting:
+ * a call that fails ATP_LIBVIRT_CONNECTION waits until `probe` succeeds (virsh
+ * restarted and reached the new daemon), then is sent again, once, and the
+ * listeners hear of it. Why once and why that is acceptable: the failed call
+ * may or may not have reached QEMU before the connection went (libvirt may have
+ * forwarded it to the monitor and lost only the reply), so the retry can apply
+ * an input event twice. It is not hidden: the guest then observes the doubled
+ * input and the verify engine reports it as a duplicate, so the report stays
+ * honest; not retrying would instead abort the whole suite on a daemon restart.
+ * A second failure is thrown as is.
+ */
+export function reconnectingQmpExecutor(inner: QmpExecutor, options: ReconnectOptions): QmpExecutor & InterruptionReporter {
+  const listeners = new Set<(interruption: LibvirtInterruption) => void>();
+  const waitForReconnect = async (error: AtpError): Promise<number> => {
+    const started = performance.now();
+    const deadline = started + (options.reconnectTimeoutMs ?? 120_000);
+    for (;;) {
+      try {
+        await options.probe();
+        return performance.now() - started;
+      } catch (probeError) {
+        if (performance.now() > deadline) throw new AtpError('ATP_LIBVIRT_CONNECTION', `${error.message} (libvirt did not come back within ${options.reconnectTimeoutMs ?? 120_000} ms)`, { cause: probeError, details: error.details });
+        await sleep(options.probeIntervalMs ?? 250);
+      }
+    }
+  };
+  return {
+    async execute<T = unknown>(command: string, args?: Record<string, unknown>, executeOptions?: QmpExecuteOptions): Promise<T> {
+      try {
+        return await inner.execute<T>(command, args, executeOptions);
+      } catch (error) {
+        if (!isAtpError(error, 'ATP_LIBVIRT_CONNECTION')) throw error;
+        const reconnectedAfterMs = await waitForReconnect(error);
+        for (const l of listeners) l({ command, error, reconnectedAfterMs });
+        return inner.execute<T>(command, args, executeOptions);
+      }
+    },
+    onInterruption(listener) {
+      listeners.add(listener);
+      return () => listeners.delete(listener);
+    },
+  };
 }
