@@ -4,7 +4,7 @@
  * frame is reported and decoding stops there: the session closes the
  * connection, so nothing after a broken frame is trusted.
  */
-import type net from 'node:net';
+import type { Duplex } from 'node:stream';
 import { AgentMessageDecoder, AtpError, encodeNdjson, type AgentMessage } from '@atp/protocol';
 import type { ConnectionHandlers, MessageConnection, TransportKind } from './types.js';
 
@@ -29,7 +29,7 @@ export class StreamConnection implements MessageConnection {
   private closedReported = false;
 
   constructor(
-    private readonly socket: net.Socket,
+    private readonly socket: Duplex,
     readonly transport: TransportKind,
     readonly remote: string,
     readonly persistent: boolean,

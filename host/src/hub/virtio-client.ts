@@ -8,7 +8,6 @@
  * socket path, or a factory (an SSH forward to the socket on a remote
  * hypervisor), called again on every reconnect.
  */
-import type net from 'node:net';
 import type { Duplex } from 'node:stream';
 import { AtpError, backoffDelay, type BackoffOptions } from '@atp/protocol';
 import { describeTarget, openStream, type StreamTarget } from '../vm/connect.js';
@@ -105,9 +104,7 @@ export class VirtioClient implements Listener {
       this.retry(onConnection);
     });
     this.setState('connected');
-    // StreamConnection only uses Duplex members (data/error/close, write, end,
-    // destroy); its parameter is still typed net.Socket, hence the downcast.
-    onConnection(new StreamConnection(socket as net.Socket, 'virtio', this.where(), true, this.options.maxFrameBytes));
+    onConnection(new StreamConnection(socket, 'virtio', this.where(), true, this.options.maxFrameBytes));
   }
 
   private retry(onConnection: (connection: MessageConnection) => void): void {
