@@ -58,7 +58,8 @@ function wsErrorToAtp(error: Error): AtpError {
   return new AtpError('ATP_HUB_FRAME', `WebSocket error: ${error.message}`, { cause: error, details: { wsCode: String(code) } });
 }
 
-class WsConnection implements MessageConnection {
+/** One WebSocket as a hub MessageConnection; also used by the API server's same-port endpoint. */
+export class WsConnection implements MessageConnection {
   readonly id = connectionId('ws');
   readonly transport = 'ws' as const;
   readonly persistent = false;
