@@ -7,7 +7,8 @@
  * runs the smoke suite too, the agent channel over an SSH unix-socket forward);
  * a suite survives libvirtd being killed and restarted mid-run (one retried
  * call, an 'error' finding saying so); an unknown or stopped domain fails
- * typed, naming it. The domain is destroyed and undefined in
+ * typed, naming it; `--vms GLOB` runs verify and `command exec` on the
+ * matching running domains and skips the stopped one. The domain is destroyed and undefined in
  * afterAll even when a test failed.
  */
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -132,6 +133,41 @@ describe('the lab guest as a libvirt domain', () => {
     expect(JSON.parse((await cli('mouse', 'move', ...common, '--screen', '800x600', '400', '300')).out)).toEqual({ vm: name, x: 400, y: 300, screen: { width: 800, height: 600 } });
     expect(JSON.parse((await cli('mouse', 'click', ...common, 'right')).out)).toEqual({ vm: name, button: 'right' });
   }, 120_000);
+
+  it('--vms GLOB runs verify, `command exec`, keyboard and mouse on every matching running domain, skipping the shut-off one', async () => {
+    const { name, token } = up();
+    // Matches the booted domain (atp-e2e-PID-…) and the defined-but-stopped one (atp-e2e-off-PID-…).
+    const glob = `atp-e2e*-${process.pid}-*`;
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'atp-e2e-vms-'));
+    try {
+      const suite = path.join(dir, 'few-keys.yaml');
+      const yaml = ['version: 1', 'name: few-keys', 'target:', '  vm: lab', '  layout: us', '  screen: { width: 1024, height: 768 }', 'observer: agent', 'defaults:', '  timeoutMs: 60000', 'steps:', '  - name: a few keys', '    type: vms', '  - expect: { keys: exact }', ''];
+      await writeFile(suite, yaml.join('\n'));
+      const v = await cli('verify', '--vms', glob, '--token', token, '--config-dir', configDir, '--closed-loop', '4', '--timeout', '300', '--json', suite);
+      expect(v.err).toContain(`skipped ${stopped}: shutoff`);
+      expect(v.err).not.toMatch(/ATP_/);
+      const report = parseReport(JSON.parse(v.out));
+      expect(report.suites.map((s) => [s.target.vm, s.verdict])).toEqual([[name, 'pass']]);
+      expect(v.code).toBe(0);
+      const c = await cli('command', 'exec', '--vms', glob, '--config-dir', configDir, '--', '/bin/echo', 'hi');
+      expect(c).toEqual({ code: 0, out: `==> ${name} (exit 0) <==\nhi\n`, err: `command: skipped ${stopped}: shutoff, not running\n` });
+      const j = await cli('command', 'exec', '--vms', glob, '--config-dir', configDir, '--json', '--', '/bin/sh', '-c', 'echo hi; exit 5');
+      expect(j.code).toBe(5);
+      expect(JSON.parse(j.out)).toEqual([{ vm: name, result: expect.objectContaining({ exitCode: 5, stdout: 'hi\n' }) }]);
+      const k = await cli('keyboard', 'send', '--vms', glob, '--config-dir', configDir, '--json', 'a');
+      expect(JSON.parse(k.out)).toEqual([{ vm: name, result: { keystrokes: 1, actions: 2 } }]);
+      const m = await cli('mouse', 'click', '--vms', glob, '--config-dir', configDir, '--json');
+      expect(JSON.parse(m.out)).toEqual([{ vm: name, result: { button: 'left' } }]);
+      // Nothing running matches: a usage error naming the domains that exist.
+      const none = await cli('command', 'exec', '--vms', `atp-e2e-off-${process.pid}-*`, '--config-dir', configDir, '--', '/bin/true');
+      expect(none.code).toBe(2);
+      expect(none.err).toContain(stopped);
+      const both = await cli('verify', '--vm', name, '--vms', glob, '--token', token, suite);
+      expect(both.code).toBe(2);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  }, 600_000);
 
   it('reaches the same domain as NAME@HOST through SSH (hosts.yaml, remote virsh, the agent channel over a forward)', async () => {
     const { name, token, agentId } = up();

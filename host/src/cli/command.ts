@@ -4,16 +4,20 @@
  * guest-exec + guest-exec-status), prints its stdout and stderr and exits with
  * its exit code (128 + signal when a signal ended it). `--json` prints
  * { exitCode, signal, stdout, stderr, ... } instead and still exits with it.
+ * `--vms GLOB[@HOST]` runs it on every matching running domain in turn: each
+ * VM's output under a `==> NAME <==` header (JSON: [{ vm, result }]), exit code
+ * the worst (highest) of them.
  */
 import type { Command } from 'commander';
 import { AtpError } from '@atp/protocol';
 import { qgaExec } from '../vm/qga/index.js';
 import { locationOf, withConfigDir } from './config.js';
 import type { CliIo } from './program.js';
-import { withDomain } from './vm-target.js';
+import { forEachVm, withDomain } from './vm-target.js';
 
 interface ExecFlags {
   vm?: string;
+  vms?: string;
   configDir?: string;
   timeout?: string;
   json?: boolean;
@@ -29,23 +33,31 @@ function seconds(text: string | undefined, fallback: number): number {
 export function registerCommandCommands(program: Command, io: CliIo, setExitCode: (code: number) => void): void {
   const group = program.command('command').description('run programs in a guest (QEMU guest agent)');
   withConfigDir(group.command('exec').description('run CMD ARGS... in the guest; print its output; exit with its exit code'))
-    .requiredOption('--vm <name[@host]>', 'the libvirt domain (HOST from hosts.yaml; default this machine)')
+    .option('--vm <name[@host]>', 'the libvirt domain (HOST from hosts.yaml; default this machine)')
+    .option('--vms <glob[@host]>', 'every running domain whose name matches (*, ?, [abc]), one at a time; shut-off ones are skipped')
     .option('--timeout <seconds>', 'give up waiting for the program after this long (default 60)')
     .option('--json', 'print { exitCode, signal, stdout, stderr } as JSON')
     .argument('<cmd>', 'the program (a path in the guest, or a name on its PATH)')
     .argument('[args...]', 'its arguments (put -- before them when they start with -)')
     .action(async (cmd: string, args: string[], flags: ExecFlags) => {
       const deadlineMs = seconds(flags.timeout, 60_000);
-      const r = await withDomain(flags.vm ?? '', locationOf(flags), (d) => qgaExec(d.client.qgaExecutor(d.domain), cmd, args, { deadlineMs }));
-      const stdout = Buffer.from(r.stdout).toString('utf8');
-      const stderr = Buffer.from(r.stderr).toString('utf8');
-      const code = r.exitCode ?? 128 + (r.signal ?? 0);
+      const location = locationOf(flags);
+      const { many, results } = await forEachVm(flags, location, (line) => io.err(`command: ${line}\n`), async (spec) => {
+        const r = await withDomain(spec, location, (d) => qgaExec(d.client.qgaExecutor(d.domain), cmd, args, { deadlineMs }));
+        const stdout = Buffer.from(r.stdout).toString('utf8');
+        const stderr = Buffer.from(r.stderr).toString('utf8');
+        return { code: r.exitCode ?? 128 + (r.signal ?? 0), json: { pid: r.pid, exitCode: r.exitCode, signal: r.signal, stdout, stderr, stdoutTruncated: r.stdoutTruncated, stderrTruncated: r.stderrTruncated } };
+      });
       if (flags.json === true) {
-        io.out(`${JSON.stringify({ vm: flags.vm, pid: r.pid, exitCode: r.exitCode, signal: r.signal, stdout, stderr, stdoutTruncated: r.stdoutTruncated, stderrTruncated: r.stderrTruncated })}\n`);
+        io.out(`${JSON.stringify(many ? results.map((r) => ({ vm: r.vm, result: r.result.json })) : { vm: flags.vm, ...results[0]?.result.json })}\n`);
       } else {
-        io.out(stdout);
-        io.err(stderr);
+        for (const { vm, result } of results) {
+          if (many) io.out(`==> ${vm} (exit ${result.code}) <==\n`);
+          io.out(result.json.stdout);
+          if (many && result.json.stderr !== '') io.err(`==> ${vm} <==\n`);
+          io.err(result.json.stderr);
+        }
       }
-      setExitCode(code);
+      setExitCode(Math.max(0, ...results.map((r) => r.result.code)));
     });
 }

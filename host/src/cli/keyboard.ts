@@ -4,7 +4,8 @@
  * `atp-host keyboard text --vm … STRING [--layout us] [--rate 30]`: input
  * through libvirt's qemu-monitor-command (QMP input-send-event), the same
  * injector `verify` uses. A paused domain is continued first (QEMU drops
- * input while paused).
+ * input while paused). `--vms GLOB[@HOST]` instead of `--vm` types into
+ * every matching running domain, one after the other.
  */
 import type { Command } from 'commander';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -14,7 +15,7 @@ import { comboToKeystroke, QmpInjector, textToKeystrokes, type Keystroke, type S
 import { ensureGuestRunning } from '../scenario/index.js';
 import { locationOf, withConfigDir } from './config.js';
 import type { CliIo } from './program.js';
-import { withDomain } from './vm-target.js';
+import { forEachVm, withDomain } from './vm-target.js';
 
 export const DEFAULT_SCREEN: ScreenSize = { width: 1024, height: 768 };
 
@@ -44,6 +45,7 @@ async function sendPaced(injector: QmpInjector, strokes: readonly Keystroke[], r
 
 interface Flags {
   vm?: string;
+  vms?: string;
   configDir?: string;
   layout?: string;
   rate?: string;
@@ -58,31 +60,35 @@ function rateOf(text: string | undefined): number {
 
 export function registerKeyboardCommands(program: Command, io: CliIo): void {
   const keyboard = program.command('keyboard').description('type into a libvirt domain');
-  const report = (flags: Flags, vm: string, strokes: number, actions: number): void =>
-    io.out(flags.json === true ? `${JSON.stringify({ vm, keystrokes: strokes, actions })}\n` : `${vm}: sent ${strokes} keystroke(s), ${actions} key event(s)\n`);
+  const type = async (flags: Flags, strokes: readonly Keystroke[]): Promise<void> => {
+    const rate = rateOf(flags.rate);
+    const location = locationOf(flags);
+    const { many, results } = await forEachVm(flags, location, (line) => io.err(`keyboard: ${line}\n`), (spec) =>
+      withInjector(spec, location, DEFAULT_SCREEN, async (inj, label) => ({ label, actions: await sendPaced(inj, strokes, rate) })),
+    );
+    const rows = results.map((r) => ({ vm: r.result.label, result: { keystrokes: strokes.length, actions: r.result.actions } }));
+    if (flags.json === true) io.out(`${JSON.stringify(many ? rows : { vm: rows[0]?.vm, ...rows[0]?.result })}\n`);
+    else for (const r of rows) io.out(`${r.vm}: sent ${r.result.keystrokes} keystroke(s), ${r.result.actions} key event(s)\n`);
+  };
 
   withConfigDir(keyboard.command('send').description('press and release keys or combos in order (a, enter, ctrl+alt+f2)'))
-    .requiredOption('--vm <name[@host]>', 'the libvirt domain (HOST from hosts.yaml; default this machine)')
+    .option('--vm <name[@host]>', 'the libvirt domain (HOST from hosts.yaml; default this machine)')
+    .option('--vms <glob[@host]>', 'every running domain whose name matches (*, ?, [abc]), one at a time; shut-off ones are skipped')
     .option('--rate <keys/s>', 'keystrokes per second (default 30)')
     .option('--json', 'print the result as JSON')
     .argument('<keys...>', 'keys or combos')
     .action(async (keys: string[], flags: Flags) => {
-      const strokes = keys.map(comboToKeystroke);
-      const rate = rateOf(flags.rate);
-      const result = await withInjector(flags.vm ?? '', locationOf(flags), DEFAULT_SCREEN, async (inj, label) => ({ label, actions: await sendPaced(inj, strokes, rate) }));
-      report(flags, result.label, strokes.length, result.actions);
+      await type(flags, keys.map(comboToKeystroke));
     });
 
   withConfigDir(keyboard.command('text').description('type a string through a keyboard layout'))
-    .requiredOption('--vm <name[@host]>', 'the libvirt domain (HOST from hosts.yaml; default this machine)')
+    .option('--vm <name[@host]>', 'the libvirt domain (HOST from hosts.yaml; default this machine)')
+    .option('--vms <glob[@host]>', 'every running domain whose name matches (*, ?, [abc]), one at a time; shut-off ones are skipped')
     .option('--layout <name>', "the guest's keyboard layout (default us)")
     .option('--rate <keys/s>', 'characters per second (default 30)')
     .option('--json', 'print the result as JSON')
     .argument('<text>', 'the text to type')
     .action(async (text: string, flags: Flags) => {
-      const strokes = textToKeystrokes(text, flags.layout ?? 'us');
-      const rate = rateOf(flags.rate);
-      const result = await withInjector(flags.vm ?? '', locationOf(flags), DEFAULT_SCREEN, async (inj, label) => ({ label, actions: await sendPaced(inj, strokes, rate) }));
-      report(flags, result.label, strokes.length, result.actions);
+      await type(flags, textToKeystrokes(text, flags.layout ?? 'us'));
     });
 }

@@ -2,18 +2,21 @@
  * `atp-host mouse move --vm NAME[@HOST] X Y [--screen WxH]` (absolute, in
  * pixels of a screen of that size, through the domain's tablet) and
  * `atp-host mouse click --vm … [BUTTON]` (left, right, middle, side, extra).
+ * `--vms GLOB[@HOST]` acts on every matching running domain in turn.
  */
 import type { Command } from 'commander';
 import { AtpError } from '@atp/protocol';
-import type { PointerButton, ScreenSize } from '../inject/index.js';
+import type { PointerButton, QmpInjector, ScreenSize } from '../inject/index.js';
 import { locationOf, withConfigDir } from './config.js';
 import { DEFAULT_SCREEN, withInjector } from './keyboard.js';
 import type { CliIo } from './program.js';
+import { forEachVm } from './vm-target.js';
 
 const BUTTONS: readonly PointerButton[] = ['left', 'right', 'middle', 'side', 'extra'];
 
 interface Flags {
   vm?: string;
+  vms?: string;
   configDir?: string;
   screen?: string;
   json?: boolean;
@@ -37,9 +40,23 @@ function coordinate(text: string, max: number, name: string): number {
 
 export function registerMouseCommands(program: Command, io: CliIo): void {
   const mouse = program.command('mouse').description('move and click in a libvirt domain');
+  /** Runs `act` on each target VM; prints { vm, ...result } for one --vm, [{ vm, result }] for --vms. */
+  const each = async (flags: Flags, screen: ScreenSize, act: (inj: QmpInjector) => Promise<unknown>, result: object, line: (vm: string) => string): Promise<void> => {
+    const location = locationOf(flags);
+    const { many, results } = await forEachVm(flags, location, (l) => io.err(`mouse: ${l}\n`), (spec) =>
+      withInjector(spec, location, screen, async (inj, label) => {
+        await act(inj);
+        return label;
+      }),
+    );
+    const rows = results.map((r) => ({ vm: r.result, result }));
+    if (flags.json === true) io.out(`${JSON.stringify(many ? rows : { vm: rows[0]?.vm, ...result })}\n`);
+    else for (const r of rows) io.out(`${line(r.vm)}\n`);
+  };
 
   withConfigDir(mouse.command('move').description('move the pointer to pixel X, Y (absolute, through the tablet)'))
-    .requiredOption('--vm <name[@host]>', 'the libvirt domain (HOST from hosts.yaml; default this machine)')
+    .option('--vm <name[@host]>', 'the libvirt domain (HOST from hosts.yaml; default this machine)')
+    .option('--vms <glob[@host]>', 'every running domain whose name matches (*, ?, [abc]), one at a time; shut-off ones are skipped')
     .option('--screen <WxH>', "the guest's screen size (default 1024x768)")
     .option('--json', 'print the result as JSON')
     .argument('<x>')
@@ -48,27 +65,21 @@ export function registerMouseCommands(program: Command, io: CliIo): void {
       const screen = parseScreen(flags.screen);
       const x = coordinate(xs, screen.width, 'x');
       const y = coordinate(ys, screen.height, 'y');
-      const vm = await withInjector(flags.vm ?? '', locationOf(flags), screen, async (inj, label) => {
-        await inj.send([{ kind: 'move', x, y }]);
-        return label;
-      });
-      io.out(flags.json === true ? `${JSON.stringify({ vm, x, y, screen })}\n` : `${vm}: pointer at ${x},${y} of ${screen.width}x${screen.height}\n`);
+      await each(flags, screen, (inj) => inj.send([{ kind: 'move', x, y }]), { x, y, screen }, (vm) => `${vm}: pointer at ${x},${y} of ${screen.width}x${screen.height}`);
     });
 
   withConfigDir(mouse.command('click').description('press and release a button'))
-    .requiredOption('--vm <name[@host]>', 'the libvirt domain (HOST from hosts.yaml; default this machine)')
+    .option('--vm <name[@host]>', 'the libvirt domain (HOST from hosts.yaml; default this machine)')
+    .option('--vms <glob[@host]>', 'every running domain whose name matches (*, ?, [abc]), one at a time; shut-off ones are skipped')
     .option('--json', 'print the result as JSON')
     .argument('[button]', BUTTONS.join(', '), 'left')
     .action(async (text: string, flags: Flags) => {
       const button = BUTTONS.find((b) => b === text);
       if (button === undefined) throw usage('button', text, `expected one of ${BUTTONS.join(', ')}`);
-      const vm = await withInjector(flags.vm ?? '', locationOf(flags), DEFAULT_SCREEN, async (inj, label) => {
-        await inj.send([
-          { kind: 'button', button, down: true },
-          { kind: 'button', button, down: false },
-        ]);
-        return label;
-      });
-      io.out(flags.json === true ? `${JSON.stringify({ vm, button })}\n` : `${vm}: clicked ${button}\n`);
+      const actions = [
+        { kind: 'button', button, down: true },
+        { kind: 'button', button, down: false },
+      ] as const;
+      await each(flags, DEFAULT_SCREEN, (inj) => inj.send(actions), { button }, (vm) => `${vm}: clicked ${button}`);
     });
 }

@@ -30,12 +30,14 @@ export function parseReportSpecs(values: readonly string[]): ReportSpec[] {
   return specs;
 }
 
-/** What is wrong with `--vm` beside the other target flags, if anything. */
-export function vmFlagProblem(flags: { vm?: string; lab?: boolean; qmp?: string; agent?: string; token?: string }): string | undefined {
-  if (flags.vm === undefined) return undefined;
-  if (flags.lab === true || flags.qmp !== undefined) return 'give one of --lab, --vm or --qmp';
-  if (flags.agent !== undefined) return "--vm reaches the agent through the domain's org.atp.agent.0 channel: drop --agent";
-  if (flags.token === undefined) return '--vm needs --token T (the token the guest agent presents)';
+/** What is wrong with `--vm` / `--vms` beside the other target flags, if anything. */
+export function vmFlagProblem(flags: { vm?: string; vms?: string; lab?: boolean; qmp?: string; agent?: string; token?: string }): string | undefined {
+  if (flags.vm !== undefined && flags.vms !== undefined) return 'give either --vm NAME[@HOST] or --vms GLOB[@HOST], not both';
+  const flag = flags.vm !== undefined ? '--vm' : '--vms';
+  if (flags.vm === undefined && flags.vms === undefined) return undefined;
+  if (flags.lab === true || flags.qmp !== undefined) return `give one of --lab, ${flag} or --qmp`;
+  if (flags.agent !== undefined) return `${flag} reaches the agent through the domain's org.atp.agent.0 channel: drop --agent`;
+  if (flags.token === undefined) return `${flag} needs --token T (the token the guest agent presents)`;
   return undefined;
 }
 

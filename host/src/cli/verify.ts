@@ -8,6 +8,9 @@
  *  - `--vm NAME[@HOST] --token T`: a running libvirt domain (verify-libvirt.ts):
  *    the hub connects to its org.atp.agent.0 channel, input goes through
  *    qemu-monitor-command, the clock through qemu-agent-command.
+ *  - `--vms GLOB[@HOST] --token T`: every running domain whose name matches
+ *    (shut-off ones are skipped and named), one VM at a time, each suite's
+ *    report naming its VM; the exit code is the worst over all of them.
  * Every suite is loaded and planned before anything boots, so a bad suite fails
  * fast with its file:line:column. Output: a live progress line on a TTY
  * (stderr), a summary (coloured on a TTY unless NO_COLOR), `--json` prints the
@@ -26,6 +29,7 @@ import { QmpClient, type QmpExecutor } from '../vm/qmp/index.js';
 import type { CliIo } from './program.js';
 import { startLabTarget } from './verify-lab.js';
 import { startLibvirtTarget } from './verify-libvirt.js';
+import { resolveVms } from './vm-target.js';
 import { HOST_VERSION, labAgentOptions, parseReportSpecs, verifyUsage, vmFlagProblem, type ReportSpec } from './verify-options.js';
 
 export const EXIT_FAILED = 1;
@@ -38,6 +42,7 @@ interface VerifyFlags {
   agentBinary?: string;
   qmp?: string;
   vm?: string;
+  vms?: string;
   configDir?: string;
   agent?: string;
   token?: string;
@@ -70,7 +75,7 @@ async function prepare(files: string[], flags: VerifyFlags): Promise<Prepared> {
   const vmProblem = vmFlagProblem(flags);
   if (vmProblem !== undefined) throw verifyUsage(vmProblem);
   labAgentOptions(flags);
-  if (flags.vm === undefined && (flags.lab === true) === (flags.qmp !== undefined)) throw verifyUsage('give either --lab, --vm NAME[@HOST] with --token, or --qmp SOCKET with --agent and --token');
+  if (flags.vm === undefined && flags.vms === undefined && (flags.lab === true) === (flags.qmp !== undefined)) throw verifyUsage('give either --lab, --vm NAME[@HOST] or --vms GLOB[@HOST] with --token, or --qmp SOCKET with --agent and --token');
   if (flags.qmp !== undefined && (flags.agent === undefined || flags.token === undefined)) throw verifyUsage('--qmp needs --agent virtio:SOCKET|tcp:PORT|ws:PORT and --token T');
   if (flags.lab === true && (flags.agent !== undefined || flags.token !== undefined)) throw verifyUsage('--lab sets up its own agent link and token: drop --agent/--token');
   if (flags.agent !== undefined) parseAgentEndpoint(flags.agent);
@@ -138,6 +143,20 @@ async function verify(files: string[], flags: VerifyFlags, io: CliIo, onProcess:
     io.err(`atp-host verify: ${error.message}\n`);
     return 2;
   }
+  // --vms: the matching running domains, resolved before anything starts (none matching is a usage error).
+  let vmSpecs: (string | undefined)[] = [flags.vm];
+  if (flags.vms !== undefined) {
+    try {
+      const resolved = await resolveVms(flags.vms, flags.configDir === undefined ? {} : { configDir: flags.configDir });
+      for (const s of resolved.skipped) io.err(`verify: skipped ${s.name}: ${s.state}, not running\n`);
+      io.err(`verify: ${resolved.specs.length} VM(s), one at a time: ${resolved.specs.join(', ')}\n`);
+      vmSpecs = resolved.specs;
+    } catch (error) {
+      if (!isAtpError(error)) throw error;
+      io.err(`atp-host verify: ${error.code}: ${error.message}\n`);
+      return error.code === 'ATP_SCHEMA_INVALID' || error.code.startsWith('ATP_CONFIG_') ? 2 : 3;
+    }
+  }
   const startedAt = new Date();
   const abort = new AbortController();
   let closeTarget: (() => Promise<void>) | undefined;
@@ -150,49 +169,58 @@ async function verify(files: string[], flags: VerifyFlags, io: CliIo, onProcess:
   process.once('SIGTERM', onSignal);
   const progressTty = isTty(process.stderr);
   const reports: SuiteReport[] = [];
+  const labels: ReturnType<typeof stepLabels>[] = [];
   let infraError = false;
   try {
-    const target = await openTarget(flags, io, abort.signal, (c) => (closeTarget = c));
-    for (const [i, { loaded, plan }] of prepared.suites.entries()) {
+    for (const vm of vmSpecs) {
       if (abort.signal.aborted) break;
-      const injector = new QmpInjector({ executor: target.qmp, screen: loaded.scenario.target.screen });
-      const suiteTarget: SuiteTarget = { injector, hub: target.hub, agentId: target.agentId, qmp: target.qmp, vm: target.vm, ...(target.clock === undefined ? {} : { clock: target.clock }) };
-      const run = await runSuite(loaded, suiteTarget, {
-        plan,
-        pacing: prepared.pacing,
-        suiteIndex: i + 1,
-        suiteCount: prepared.suites.length,
-        signal: abort.signal,
-        ...(progressTty ? { onProgress: (s) => io.err(`\r${formatProgress(s, { width: (process.stderr.columns || 80) - 1 })}\u001b[K`) } : {}),
-      });
-      if (progressTty) io.err('\r\u001b[K');
-      await injector.close();
-      reports.push(run.report);
+      try {
+        const target = await openTarget(vm === undefined ? flags : { ...flags, vm }, io, abort.signal, (c) => (closeTarget = c));
+        for (const [i, { loaded, plan }] of prepared.suites.entries()) {
+          if (abort.signal.aborted) break;
+          const injector = new QmpInjector({ executor: target.qmp, screen: loaded.scenario.target.screen });
+          const suiteTarget: SuiteTarget = { injector, hub: target.hub, agentId: target.agentId, qmp: target.qmp, vm: target.vm, ...(target.clock === undefined ? {} : { clock: target.clock }) };
+          const run = await runSuite(loaded, suiteTarget, {
+            plan,
+            pacing: prepared.pacing,
+            suiteIndex: i + 1,
+            suiteCount: prepared.suites.length,
+            signal: abort.signal,
+            ...(progressTty ? { onProgress: (s) => io.err(`\r${formatProgress(s, { width: (process.stderr.columns || 80) - 1 })}\u001b[K`) } : {}),
+          });
+          if (progressTty) io.err('\r\u001b[K');
+          await injector.close();
+          reports.push(run.report);
+          labels.push(stepLabels(loaded.scenario));
+        }
+      } catch (error) {
+        if (progressTty) io.err('\r\u001b[K');
+        const e = isAtpError(error) ? error : new AtpError('ATP_LAB_BOOT', String(error), { cause: error });
+        io.err(`atp-host verify: ${vm === undefined ? '' : `${vm}: `}${e.code}: ${e.message}\n`);
+        infraError = true;
+      } finally {
+        // Always: the lab VM goes down even when a suite or the boot failed; the next --vms VM gets its own.
+        const close = closeTarget;
+        closeTarget = undefined;
+        await close?.().catch((error: unknown) => {
+          io.err(`atp-host verify: cleanup failed: ${error instanceof Error ? error.message : String(error)}\n`);
+          infraError = true;
+        });
+      }
     }
-  } catch (error) {
-    if (progressTty) io.err('\r\u001b[K');
-    const e = isAtpError(error) ? error : new AtpError('ATP_LAB_BOOT', String(error), { cause: error });
-    io.err(`atp-host verify: ${e.code}: ${e.message}\n`);
-    infraError = true;
   } finally {
-    // Always: the lab VM goes down even when a suite or the boot failed.
-    await closeTarget?.().catch((error: unknown) => {
-      io.err(`atp-host verify: cleanup failed: ${error instanceof Error ? error.message : String(error)}\n`);
-      infraError = true;
-    });
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
   }
   if (reports.length === 0) return 3;
   const report = buildReport(reports, { startedAt, finishedAt: new Date(), version: HOST_VERSION });
-  const labels = prepared.suites.slice(0, reports.length).map((s) => stepLabels(s.loaded.scenario));
   for (const spec of prepared.reports) {
     if (spec.kind === 'json') await writeJsonReport(report, spec.file);
     else await writeJunitReport(report, spec.file, { stepLabels: labels });
   }
   if (flags.json === true) io.out(toJsonReport(report));
   else io.out(formatSummary(report, { color: isTty(process.stdout) && (process.env.NO_COLOR ?? '') === '' }));
-  if (infraError || abort.signal.aborted || reports.length < prepared.suites.length || reports.some((r) => r.verdict === 'error')) return 3;
+  if (infraError || abort.signal.aborted || reports.length < prepared.suites.length * vmSpecs.length || reports.some((r) => r.verdict === 'error')) return 3;
   return reports.some((r) => r.verdict !== 'pass') ? EXIT_FAILED : 0;
 }
 
@@ -207,7 +235,8 @@ export function registerVerifyCommand(program: Command, io: CliIo, hooks: Verify
     .option('--lab-agent <path>', 'with --lab: the guest agent to bundle (default guest-agent/src/main.ts)')
     .option('--agent-binary <file>', 'with --lab: a prebuilt single-file agent (atp-host agent build --target linux-x64) instead of node + bundle')
     .option('--vm <name[@host]>', 'a running libvirt domain (HOST from hosts.yaml; default this machine), with --token')
-    .option('--config-dir <dir>', 'with --vm: config directory holding hosts.yaml')
+    .option('--vms <glob[@host]>', 'every running libvirt domain whose name matches (*, ?, [abc]), with --token; one VM at a time; shut-off ones are skipped (and named)')
+    .option('--config-dir <dir>', 'with --vm/--vms: config directory holding hosts.yaml')
     .option('--qmp <socket>', "the VM's QMP unix socket")
     .option('--agent <endpoint>', 'where the agent reaches the hub: virtio:SOCKET, tcp:PORT or ws:PORT')
     .option('--token <token>', 'the token the agent presents')

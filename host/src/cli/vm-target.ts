@@ -3,7 +3,9 @@
  * machine, qemu:///system, unless hosts.yaml has its own `local`); a local host
  * gets a VirshLibvirtClient, an ssh host a remoteLibvirtClient through an
  * SshConnectionManager. `openDomain` also checks that the domain exists and
- * runs, with typed errors naming it.
+ * runs, with typed errors naming it. `resolveVms` turns `--vms GLOB[@HOST]`
+ * into the NAME[@HOST] of every matching running domain; `forEachVm` runs a
+ * hands-on command on `--vm` or on each of those in turn.
  */
 import { AtpError } from '@atp/protocol';
 import { effectiveHost, loadHosts, type EffectiveHost } from '../config/hosts-file.js';
@@ -11,6 +13,7 @@ import { DEFAULT_LIBVIRT_URI } from '../config/hosts-schema.js';
 import type { ConfigLocation } from '../config/paths.js';
 import { VirshLibvirtClient, type DomainDescription, type DomainState, type LibvirtClient } from '../vm/libvirt/index.js';
 import { remoteLibvirtClient, SshConnectionManager } from '../vm/ssh/index.js';
+import { selectDomains, USABLE_STATES } from './vm-glob.js';
 
 export interface VmRef {
   domain: string;
@@ -67,7 +70,7 @@ export interface OpenedDomain extends LibvirtHost {
   label: string;
 }
 
-const USABLE: readonly DomainState[] = ['running', 'blocked', 'paused'];
+const USABLE = USABLE_STATES;
 
 /**
  * Opens the host and checks the domain: ATP_LIBVIRT_DOMAIN_NOT_FOUND if libvirt
@@ -99,4 +102,54 @@ export async function withDomain<T>(spec: string, location: ConfigLocation, fn: 
   } finally {
     await d.close();
   }
+}
+
+export interface ResolvedVms {
+  /** NAME or NAME@HOST of each matching, running domain, in the host's order. */
+  specs: string[];
+  /** Matching domains that are not running (skipped). */
+  skipped: { name: string; state: DomainState }[];
+}
+
+/**
+ * `--vms GLOB[@HOST]`: lists the host's domains and keeps the running ones whose
+ * name matches. ATP_SCHEMA_INVALID (a usage error) when none matches, naming the
+ * domains that exist.
+ */
+export async function resolveVms(spec: string, location: ConfigLocation = {}): Promise<ResolvedVms> {
+  const at = spec.lastIndexOf('@');
+  const glob = at < 0 ? spec : spec.slice(0, at);
+  const hostName = at < 0 ? undefined : spec.slice(at + 1);
+  if (glob === '' || hostName === '') throw new AtpError('ATP_SCHEMA_INVALID', `--vms ${JSON.stringify(spec)}: expected GLOB or GLOB@HOST`, { details: { field: 'vms', value: spec } });
+  const opened = await openLibvirtHost(hostName, location);
+  try {
+    const domains = await opened.client.listDomains();
+    const { matched, skipped } = selectDomains(glob, domains);
+    if (matched.length === 0) {
+      const existing = domains.map((d) => `${d.name} (${d.state})`).join(', ');
+      throw new AtpError('ATP_SCHEMA_INVALID', `--vms ${JSON.stringify(spec)}: no running domain matches on ${opened.host.name}; domains: ${existing === '' ? 'none' : existing}`, {
+        details: { field: 'vms', value: spec, domains: domains.map((d) => d.name) },
+      });
+    }
+    return { specs: matched.map((d) => (hostName === undefined ? d.name : `${d.name}@${hostName}`)), skipped: skipped.map((d) => ({ name: d.name, state: d.state })) };
+  } finally {
+    await opened.close().catch(() => undefined);
+  }
+}
+
+/** Which VMs a command acts on: `--vm` (exactly one) or `--vms`; ATP_SCHEMA_INVALID unless exactly one of them is given. */
+export async function targetVms(flags: { vm?: string; vms?: string }, location: ConfigLocation, log: (line: string) => void): Promise<{ specs: string[]; many: boolean }> {
+  if ((flags.vm === undefined) === (flags.vms === undefined)) throw new AtpError('ATP_SCHEMA_INVALID', 'give either --vm NAME[@HOST] or --vms GLOB[@HOST]', { details: { field: 'vm' } });
+  if (flags.vm !== undefined) return { specs: [flags.vm], many: false };
+  const resolved = await resolveVms(flags.vms ?? '', location);
+  for (const s of resolved.skipped) log(`skipped ${s.name}: ${s.state}, not running`);
+  return { specs: resolved.specs, many: true };
+}
+
+/** Runs `fn` on each target VM in turn (one at a time), collecting { vm, result }. */
+export async function forEachVm<T>(flags: { vm?: string; vms?: string }, location: ConfigLocation, log: (line: string) => void, fn: (spec: string) => Promise<T>): Promise<{ many: boolean; results: { vm: string; result: T }[] }> {
+  const { specs, many } = await targetVms(flags, location, log);
+  const results: { vm: string; result: T }[] = [];
+  for (const spec of specs) results.push({ vm: spec, result: await fn(spec) });
+  return { many, results };
 }
