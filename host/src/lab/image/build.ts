@@ -8,7 +8,7 @@
  */
 import { createHash } from 'node:crypto';
 import { createWriteStream, existsSync } from 'node:fs';
-import { copyFile, mkdir, mkdtemp, readFile, realpath, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, mkdtemp, readFile, realpath, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -23,6 +23,7 @@ import { assertLabExecutable } from './elf-codec.js';
 import { fetchBusybox, fetchKernel } from './debs.js';
 import { GUEST_AGENT_BINARY_PATH, GUEST_AGENT_PATH, GUEST_MODULE_DIR, GUEST_NODE_PATH, GUEST_QGA_PATH, initScript, type GuestAgentKind } from './init-script.js';
 import { parseLddOutput } from './ldd-codec.js';
+import { publishDir } from './publish-dir.js';
 import { resolveModulePaths } from './modules.js';
 
 /** Bump when the image layout changes in a way the inputs do not show. */
@@ -198,10 +199,7 @@ export async function buildImage(options: BuildImageOptions = {}): Promise<LabIm
     const initrdBytes = (await stat(path.join(tmp, 'initrd.img'))).size;
     const manifest = { hash: digest, layout: LAYOUT_VERSION, compression, kernel: result(false, initrdBytes).kernelPackage, release: kernel.release, agent: options.agent ?? null, agentBinary: options.agentBinary ?? null, files: entries.map((e) => e.path) };
     await writeFile(path.join(tmp, 'manifest.json'), `${JSON.stringify(manifest, null, 2)}\n`);
-    if (!existsSync(path.join(dir, 'manifest.json'))) {
-      await rm(dir, { recursive: true, force: true });
-      await rename(tmp, dir);
-    }
+    await publishDir(tmp, dir, 'manifest.json');
     return result(false, initrdBytes);
   } catch (cause) {
     throw cause instanceof AtpError ? cause : new AtpError('ATP_LAB_IMAGE', `cannot write the lab image: ${String(cause)}`, { cause });

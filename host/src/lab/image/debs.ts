@@ -12,6 +12,7 @@ import path from 'node:path';
 import { AtpError } from '@atp/protocol';
 import { requireExecutable } from '../prereqs.js';
 import { runCommand } from '../run-command.js';
+import { publishDir } from './publish-dir.js';
 
 export interface ExtractedPackage {
   name: string;
@@ -96,10 +97,7 @@ export async function fetchPackage(cacheDir: string, pkg: string, log: (line: st
   try {
     await runCommand(requireExecutable('dpkg-deb'), ['-x', deb, tmp], { timeoutMs: 600_000 });
     await writeFile(path.join(tmp, '.atp-complete'), `${pkg} ${version}\n`);
-    if (!existsSync(complete)) {
-      await rm(dir, { recursive: true, force: true });
-      await rename(tmp, dir);
-    }
+    await publishDir(tmp, dir, '.atp-complete');
   } finally {
     await rm(tmp, { recursive: true, force: true });
   }
