@@ -66,7 +66,7 @@ export class AgentSession extends EventEmitter<SessionEvents> {
   private conn: LinkConnection | undefined;
   private ready = false;
   private stopping = false;
-  /** Set once stop() gives up waiting: any connection still open or opening is closed. */
+  /** Set once stop() gives up waiting, every connection still open or opening is closed. */
   private closing = false;
   private loop: Promise<void> | undefined;
   private wake: (() => void) | undefined;

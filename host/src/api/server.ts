@@ -25,7 +25,7 @@ export interface ApiServerOptions {
   listen?: string;
   /** Default 127.0.0.1. */
   host?: string;
-  /** Default 0: any free port. */
+  /** Default 0, a free port chosen by the system. */
   port?: number;
   /** Path of the hub WebSocket endpoint. Default "/ws". */
   wsPath?: string;

@@ -3,7 +3,7 @@
  * an agent hub with the HTTP server in front of it (the web verifier page at
  * /verifier, the hub's WebSocket at /ws), until SIGINT or SIGTERM.
  *
- * Binds 127.0.0.1:8470 unless --listen says otherwise (port 0: any free one).
+ * Binds 127.0.0.1:8470 unless --listen says otherwise (port 0 picks a free one).
  * Without --token a random one is made (18 bytes, base64url) and printed inside
  * the verifier URL: whoever holds the URL may feed events to the hub, so share
  * it only with the session under test. Prints one line per page or agent that
@@ -98,7 +98,7 @@ export function registerServeCommand(program: Command, io: CliIo, hooks: ServeHo
   program
     .command('serve')
     .description('serve the web verifier page and the agent hub (WebSocket) until Ctrl+C')
-    .option('--listen <addr:port>', `where to listen (default ${DEFAULT_SERVE_LISTEN}; port 0: any free port)`)
+    .option('--listen <addr:port>', `where to listen (default ${DEFAULT_SERVE_LISTEN}; port 0 picks a free port)`)
     .option('--token <token>', 'the token pages and agents present (default: a new random one)')
     .option('--agent-id <id>', `the agent id in the printed page URL (default ${DEFAULT_SERVE_AGENT_ID})`)
     .option('--page-dir <dir>', 'folder with the built page (default web-verifier/dist/page)')

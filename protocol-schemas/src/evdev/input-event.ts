@@ -13,7 +13,7 @@
  * 64-bit kernel gets the compat 16-byte records. The uapi header declares sec and
  * usec as `__kernel_ulong_t`, so both are read unsigned.
  *
- * The format has no framing: any bytes decode into well-formed records, so a
+ * The format has no framing: arbitrary bytes decode into well-formed records, so a
  * consumer must tolerate nonsense types, codes and values.
  * Pure and browser-safe: Uint8Array and DataView only.
  */

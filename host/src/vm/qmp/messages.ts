@@ -7,7 +7,7 @@
 import { z } from 'zod';
 import { AtpError } from '@atp/protocol';
 
-/** A command id as QEMU echoes it back: any JSON value; ours are numbers. */
+/** A command id as QEMU echoes it back, which may be any JSON value; ours are numbers. */
 const idSchema = z.union([z.number(), z.string()]).optional();
 
 export const qmpVersionSchema = z.object({
