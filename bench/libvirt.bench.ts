@@ -14,7 +14,7 @@ import { QmpClient, queryStatus, type QmpExecutor } from '../host/src/vm/qmp/ind
 import { buildDomainXml, VirshLibvirtClient } from '../host/src/vm/libvirt/index.js';
 import { startQemu } from '../host/test/support/qemu.js';
 import { acquireLibvirtSuiteLock, ensureLibvirtd, removeDomain, SYSTEM_URI, testDomainName } from '../host/test/support/libvirtd.js';
-import { baseEnv, printTable, quantile, round, type BenchResult } from './support.js';
+import { baseEnv, printTable, round, stats, timeEach, type BenchResult } from './support.js';
 
 const WARMUP = 50;
 const INTERACTIVE_CALLS = 1000;
@@ -22,19 +22,6 @@ const PER_CALL_CALLS = 150;
 const DIRECT_CALLS = 2000;
 const SEND_KEY_CALLS = 200;
 
-const nowMs = (): number => Number(process.hrtime.bigint()) / 1e6;
-
-async function timeEach(n: number, op: () => Promise<unknown>): Promise<number[]> {
-  const samples: number[] = [];
-  for (let i = 0; i < n; i++) {
-    const t0 = nowMs();
-    await op();
-    samples.push(nowMs() - t0);
-  }
-  return samples;
-}
-
-const stats = (xs: number[]): { median: number; p99: number } => ({ median: quantile(xs, 0.5), p99: quantile(xs, 0.99) });
 
 export async function run(): Promise<BenchResult> {
   const release = await acquireLibvirtSuiteLock();

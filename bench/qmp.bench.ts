@@ -9,7 +9,7 @@
 import net from 'node:net';
 import { inputSendEvent, QmpClient, queryStatus, type QmpInputEvent } from '../host/src/vm/qmp/index.js';
 import { startQemu } from '../host/test/support/qemu.js';
-import { baseEnv, printTable, quantile, round, type BenchResult } from './support.js';
+import { baseEnv, nowMs, printTable, quantile, round, timeEach, type BenchResult } from './support.js';
 
 const WARMUP = 300;
 const ROUND_TRIPS = 3000;
@@ -65,17 +65,6 @@ class RawQmp {
   }
 }
 
-const nowMs = (): number => Number(process.hrtime.bigint()) / 1e6;
-
-async function timeEach(n: number, op: () => Promise<unknown>): Promise<number[]> {
-  const samples: number[] = [];
-  for (let i = 0; i < n; i++) {
-    const t0 = nowMs();
-    await op();
-    samples.push(nowMs() - t0);
-  }
-  return samples;
-}
 
 /** Seconds spent on `calls` sequential calls. */
 async function secondsFor(calls: number, op: () => Promise<unknown>): Promise<number> {

@@ -16,25 +16,12 @@ import { SshConnection, SshConnectionManager, remoteLibvirtClient } from '../hos
 import { startQemu } from '../host/test/support/qemu.js';
 import { startSshd } from '../host/test/support/sshd.js';
 import { acquireLibvirtSuiteLock, ensureLibvirtd, removeDomain, SYSTEM_URI, testDomainName } from '../host/test/support/libvirtd.js';
-import { baseEnv, printTable, quantile, round, type BenchResult } from './support.js';
+import { baseEnv, printTable, round, stats, timeEach, type BenchResult } from './support.js';
 
 const WARMUP = 50;
 const CALLS = { remoteVirsh: 500, localVirsh: 500, forwardQmp: 2000, directQmp: 2000, exec: 200 };
 const BLOCKS = 5;
 
-const nowMs = (): number => Number(process.hrtime.bigint()) / 1e6;
-
-async function timeEach(n: number, op: () => Promise<unknown>): Promise<number[]> {
-  const samples: number[] = [];
-  for (let i = 0; i < n; i++) {
-    const t0 = nowMs();
-    await op();
-    samples.push(nowMs() - t0);
-  }
-  return samples;
-}
-
-const stats = (xs: number[]): { median: number; p99: number } => ({ median: quantile(xs, 0.5), p99: quantile(xs, 0.99) });
 
 export async function run(): Promise<BenchResult> {
   const release = await acquireLibvirtSuiteLock();

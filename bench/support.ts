@@ -52,3 +52,20 @@ export function printTable(rows: Record<string, string | number>[]): void {
   console.log(line(width.map((w) => '-'.repeat(w))));
   for (const r of rows) console.log(line(cols.map((c) => String(r[c] ?? ''))));
 }
+
+/** A monotonic clock in ms for timing calls. */
+export const nowMs = (): number => Number(process.hrtime.bigint()) / 1e6;
+
+/** Runs `op` n times in sequence and returns each call's duration in ms. */
+export async function timeEach(n: number, op: () => Promise<unknown>): Promise<number[]> {
+  const samples: number[] = [];
+  for (let i = 0; i < n; i++) {
+    const t0 = nowMs();
+    await op();
+    samples.push(nowMs() - t0);
+  }
+  return samples;
+}
+
+/** Median and p99 of call durations. */
+export const stats = (xs: readonly number[]): { median: number; p99: number } => ({ median: quantile(xs, 0.5), p99: quantile(xs, 0.99) });
