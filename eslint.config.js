@@ -24,12 +24,18 @@ const upwardZones = hostLayers.slice(0, -1).flatMap((layer, i) =>
   })),
 );
 
-/** Guest agent: capture, links and exec are siblings; only the CLI wires them together. */
+/**
+ * Guest agent: io (descriptor plumbing) at the bottom; capture, links, exec and
+ * health are siblings above it; only the CLI wires them together.
+ */
+const agentSiblings = ['capture', 'link', 'exec', 'health'];
 const agentZones = [
-  { target: './guest-agent/src/capture', from: ['./guest-agent/src/link', './guest-agent/src/exec', './guest-agent/src/cli'] },
-  { target: './guest-agent/src/link', from: ['./guest-agent/src/capture', './guest-agent/src/exec', './guest-agent/src/cli'] },
-  { target: './guest-agent/src/exec', from: ['./guest-agent/src/capture', './guest-agent/src/link', './guest-agent/src/cli'] },
-].map((zone) => ({ ...zone, message: 'Agent layering: capture, link and exec do not import each other or the CLI (ARCHITECTURE.md).' }));
+  ...agentSiblings.map((folder) => ({
+    target: `./guest-agent/src/${folder}`,
+    from: [...agentSiblings.filter((other) => other !== folder), 'cli'].map((other) => `./guest-agent/src/${other}`),
+  })),
+  { target: './guest-agent/src/io', from: [...agentSiblings, 'cli'].map((other) => `./guest-agent/src/${other}`) },
+].map((zone) => ({ ...zone, message: 'Agent layering: io at the bottom; capture, link, exec and health do not import each other or the CLI (docs/ARCHITECTURE.md).' }));
 
 const packageZones = [
   { target: './protocol-schemas', from: ['./host', './guest-agent', './web-verifier'], message: 'protocol-schemas is the bottom layer.' },

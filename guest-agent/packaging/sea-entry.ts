@@ -3,10 +3,8 @@
  * await, which the CommonJS bundle a Node SEA runs cannot have. Keep the two in
  * step (a packaging test runs `--version` through both).
  */
-import { configureThreadpool } from '../src/capture/index.js';
 import { runCli } from '../src/cli/program.js';
 
-configureThreadpool();
 runCli(process.argv).then(
   (code) => process.exit(code),
   (error: unknown) => {

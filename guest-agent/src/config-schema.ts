@@ -29,8 +29,12 @@ export const AgentConfigFileSchema = z.strictObject({
   devices: z.array(z.string().min(1)).max(256).optional(),
   allowExec: z.boolean().optional(),
   shutdownTimeoutMs: z.number().int().min(0).max(60_000).optional(),
+  watchdogMs: z.number().int().min(1_000).max(3_600_000).optional(),
+  maxDevices: z.number().int().min(1).max(4_096).optional(),
   virtioDevRoot: z.string().min(1).optional(),
   virtioSysRoot: z.string().min(1).optional(),
+  evdevDir: z.string().min(1).optional(),
+  evdevDevicesFile: z.string().min(1).optional(),
 });
 export type AgentConfigFile = z.output<typeof AgentConfigFileSchema>;
 export type SettingKey = keyof AgentConfigFile;
@@ -59,8 +63,12 @@ export const SETTINGS: readonly SettingSpec[] = [
   { key: 'devices', env: 'ATP_AGENT_DEVICES', flag: 'device', kind: 'list', description: 'capture only these device ids (comma-separated in the environment)' },
   { key: 'allowExec', env: 'ATP_AGENT_ALLOW_EXEC', flag: 'allow-exec', kind: 'bool', description: 'run exec requests from the host (default off)' },
   { key: 'shutdownTimeoutMs', env: 'ATP_AGENT_SHUTDOWN_TIMEOUT_MS', flag: 'shutdown-timeout-ms', kind: 'int', description: 'how long SIGTERM waits for the last acks (default 2000)' },
+  { key: 'watchdogMs', env: 'ATP_AGENT_WATCHDOG_MS', flag: 'watchdog-ms', kind: 'int', description: 'a part (link, capture, threadpool) stuck this long is reported (default 30000)' },
+  { key: 'maxDevices', env: 'ATP_AGENT_MAX_DEVICES', flag: 'max-devices', kind: 'int', description: 'most input devices captured at once (default 128)' },
   { key: 'virtioDevRoot', env: 'ATP_AGENT_VIRTIO_DEV_ROOT', flag: 'virtio-dev-root', kind: 'string', description: 'where virtio port nodes live (default /dev)' },
   { key: 'virtioSysRoot', env: 'ATP_AGENT_VIRTIO_SYS_ROOT', flag: 'virtio-sys-root', kind: 'string', description: 'sysfs root to scan for port names (default /sys)' },
+  { key: 'evdevDir', env: 'ATP_AGENT_EVDEV_DIR', flag: 'evdev-dir', kind: 'string', description: 'where the evdev nodes live (default /dev/input)' },
+  { key: 'evdevDevicesFile', env: 'ATP_AGENT_EVDEV_DEVICES_FILE', flag: 'evdev-devices-file', kind: 'string', description: 'the input device list (default /proc/bus/input/devices)' },
 ];
 
 /** The config file path may come from --config or this variable. */
@@ -75,4 +83,6 @@ export const DEFAULTS = {
   devices: [] as string[],
   allowExec: false,
   shutdownTimeoutMs: 2_000,
+  watchdogMs: 30_000,
+  maxDevices: 128,
 } as const satisfies Partial<Record<SettingKey, unknown>>;

@@ -26,8 +26,12 @@ export interface AgentConfig {
   devices: string[];
   allowExec: boolean;
   shutdownTimeoutMs: number;
+  watchdogMs: number;
+  maxDevices: number;
   virtioDevRoot?: string;
   virtioSysRoot?: string;
+  evdevDir?: string;
+  evdevDevicesFile?: string;
   configFile?: string;
   /** Where each setting came from. */
   sources: Partial<Record<SettingKey, SourceName>>;
@@ -85,10 +89,14 @@ export async function loadAgentConfig(input: LoadConfigInput = {}): Promise<Agen
     devices: merged.devices ?? [...DEFAULTS.devices],
     allowExec: merged.allowExec ?? DEFAULTS.allowExec,
     shutdownTimeoutMs: merged.shutdownTimeoutMs ?? DEFAULTS.shutdownTimeoutMs,
+    watchdogMs: merged.watchdogMs ?? DEFAULTS.watchdogMs,
+    maxDevices: merged.maxDevices ?? DEFAULTS.maxDevices,
     sources,
   };
   if (merged.virtioDevRoot !== undefined) config.virtioDevRoot = merged.virtioDevRoot;
   if (merged.virtioSysRoot !== undefined) config.virtioSysRoot = merged.virtioSysRoot;
+  if (merged.evdevDir !== undefined) config.evdevDir = merged.evdevDir;
+  if (merged.evdevDevicesFile !== undefined) config.evdevDevicesFile = merged.evdevDevicesFile;
   if (configFile !== undefined && configFile !== '') config.configFile = configFile;
   return config;
 }

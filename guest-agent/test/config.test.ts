@@ -46,6 +46,8 @@ describe('loadAgentConfig', () => {
       devices: [],
       allowExec: false,
       shutdownTimeoutMs: 2_000,
+      watchdogMs: 30_000,
+      maxDevices: 128,
     });
     expect(config.sources).toEqual({ token: 'env' });
   });

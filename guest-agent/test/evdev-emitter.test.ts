@@ -1,6 +1,5 @@
 import { describe, expect, it } from 'vitest';
 import { CaptureEmitter, type CapturedEvent } from '../src/capture/capture.js';
-import { configureThreadpool, currentThreadpoolSize, recommendedThreadpoolSize } from '../src/capture/linux-evdev/threadpool.js';
 
 const keyEvent = (device: string, t: number): CapturedEvent => ({ kind: 'key', t, device, key: 'KEY_A', action: 'down' });
 
@@ -57,23 +56,5 @@ describe('CaptureEmitter', () => {
     const waiting = it.next();
     controller.abort();
     expect((await waiting).done).toBe(true);
-  });
-});
-
-describe('threadpool sizing', () => {
-  it('recommends a thread per device plus headroom, within libuv bounds', () => {
-    expect(recommendedThreadpoolSize(5)).toBe(21);
-    expect(recommendedThreadpoolSize(0)).toBe(16);
-    expect(recommendedThreadpoolSize(5000)).toBe(1024);
-  });
-
-  it('raises UV_THREADPOOL_SIZE but never lowers it', () => {
-    const env: NodeJS.ProcessEnv = {};
-    expect(currentThreadpoolSize(env)).toBe(4);
-    expect(configureThreadpool({ env, deviceCount: 3 })).toBe(19);
-    expect(env.UV_THREADPOOL_SIZE).toBe('19');
-    const big: NodeJS.ProcessEnv = { UV_THREADPOOL_SIZE: '64' };
-    expect(configureThreadpool({ env: big, deviceCount: 3 })).toBe(64);
-    expect(currentThreadpoolSize({ UV_THREADPOOL_SIZE: 'junk' })).toBe(4);
   });
 });

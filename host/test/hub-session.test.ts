@@ -167,3 +167,23 @@ describe.each(['tcp', 'ws'] as const)('agent hub sessions over %s', (kind) => {
     expect(started.hub.metrics().superseded).toBe(1);
   });
 });
+
+describe('agent problems at the hub', () => {
+  it('keeps the problems of a hello in the connected notice and journals a non-fatal error as a problem, the session going on', async () => {
+    const started = await startHub();
+    const stream = new StreamCollector(started.hub.stream('pc1'));
+    const a = await client({ tcp: { port: started.tcp.port } });
+    const limit = { code: 'ATP_CAPTURE_DEVICE_LIMIT', message: 'not capturing event9', since: 5, details: { device: 'event9' } };
+    a.hello({ agentId: 'pc1', bootId: 'b1', token: TOKEN, problems: [limit] });
+    await a.waitFor('welcome');
+    a.send(agentMessage('error', { code: 'ATP_AGENT_STALLED', message: 'link was stuck', fatal: false, since: 7, resolvedAt: 9, details: { part: 'link' } }));
+    a.events('b1', [keyEvent(1)]);
+    await a.waitForAck(1);
+    await stream.until((items) => items.some((i) => i.kind === 'event'), 'the event');
+    expect(stream.of('connected')[0]?.hello.problems).toEqual([limit]);
+    expect(stream.of('problem').map((i) => i.problem)).toEqual([{ code: 'ATP_AGENT_STALLED', message: 'link was stuck', since: 7, resolvedAt: 9, details: { part: 'link' } }]);
+    expect(started.hub.agentHello('pc1')?.problems).toEqual([limit]);
+    expect(started.hub.agentHello('pc1')).not.toHaveProperty('token');
+    expect(started.hub.sessions().filter((s) => s.state === 'active')).toHaveLength(1);
+  });
+});

@@ -10,6 +10,7 @@ import { findLabInputDevices } from '../src/lab/evdev-codec.js';
 import { statePaths } from '../src/lab/paths.js';
 import { installCommand, prerequisiteError } from '../src/lab/prereqs.js';
 import { buildQemuArgs } from '../src/lab/vm-args.js';
+import { boundToHead, FIRST_FREE_HEAD, keyboardRoute, LAB_INPUT_DISPLAY } from '../src/lab/input-devices.js';
 
 const concat = (chunks: Iterable<Uint8Array>): Uint8Array => Buffer.concat([...chunks]);
 
@@ -125,7 +126,7 @@ describe('evdev records and the device list', () => {
 describe('QEMU command line and /init', () => {
   it('wires both virtio-serial ports, QMP, the console and the token', () => {
     const paths = statePaths('/run/x');
-    const args = buildQemuArgs({ kernel: 'k', initrd: 'i', paths, token: 'tok', agentId: 'lab', accel: 'tcg', memoryMb: 384 });
+    const args = buildQemuArgs({ kernel: 'k', initrd: 'i', paths, tokenFile: paths.token, agentId: 'lab', accel: 'tcg', memoryMb: 384 });
     const joined = args.join(' ');
     expect(joined).toContain('-accel tcg');
     expect(joined).toContain('-nic none');
@@ -134,14 +135,37 @@ describe('QEMU command line and /init', () => {
     expect(joined).toContain('name=org.atp.agent.0');
     expect(joined).toContain('name=org.qemu.guest_agent.0');
     expect(joined).toContain(`-qmp unix:${paths.qmp},server=on,wait=off`);
-    expect(args[args.indexOf('-append') + 1]).toContain('atp.token=tok');
+    // The token travels as a fw_cfg file: never on QEMU's command line (host ps) or the kernel's (guest /proc/cmdline).
+    expect(args[args.indexOf('-fw_cfg') + 1]).toBe(`name=opt/org.atp/token,file=${paths.token}`);
+    expect(args[args.indexOf('-append') + 1]).not.toContain('token');
+    expect(joined).not.toContain('virtio-gpu');
+  });
+
+  it('adds the desktop input devices, each bound to its own head, and routes each keyboard to exactly its head', () => {
+    const paths = statePaths('/run/x');
+    const args = buildQemuArgs({ kernel: 'k', initrd: 'i', paths, tokenFile: paths.token, agentId: 'lab', accel: 'tcg', memoryMb: 384, inputProfile: 'desktop', extraDevices: [boundToHead('virtio-keyboard-pci,id=x', FIRST_FREE_HEAD)] });
+    const devices = args.filter((_, i) => args[i - 1] === '-device');
+    expect(devices).toContain(`virtio-gpu-pci,id=${LAB_INPUT_DISPLAY},max_outputs=16`);
+    expect(devices.filter((d) => d.includes(`display=${LAB_INPUT_DISPLAY}`))).toEqual([
+      `usb-kbd,id=atp-usb-kbd,bus=xhci0.0,display=${LAB_INPUT_DISPLAY}`,
+      `virtio-keyboard-pci,id=atp-virtio-kbd,display=${LAB_INPUT_DISPLAY},head=1`,
+      `virtio-mouse-pci,id=atp-virtio-mouse,display=${LAB_INPUT_DISPLAY},head=2`,
+      `virtio-tablet-pci,id=atp-virtio-tablet,display=${LAB_INPUT_DISPLAY},head=3`,
+      `virtio-keyboard-pci,id=x,display=${LAB_INPUT_DISPLAY},head=4`,
+    ]);
+    expect(keyboardRoute('ps2')).toEqual({});
+    expect(keyboardRoute('usb')).toEqual({ device: LAB_INPUT_DISPLAY, head: 0 });
+    expect(keyboardRoute('virtio')).toEqual({ device: LAB_INPUT_DISPLAY, head: 1 });
   });
 
   it('generates an /init that disables ctrl-alt-del, loads modules in order and starts the agent only when present', () => {
     const withAgent = initScript({ modules: ['evdev.ko', 'virtio.ko'], agent: true, agentArgs: ['run', '--link', 'virtio'] });
     expect(withAgent).toContain('echo 0 > /proc/sys/kernel/ctrl-alt-del');
     expect(withAgent.indexOf("'evdev.ko' 'virtio.ko'")).toBeGreaterThan(0);
-    expect(withAgent).toContain("/opt/atp/agent.mjs 'run' '--link' 'virtio' --token \"$token\"");
+    expect(withAgent).toContain("/opt/atp/agent.mjs 'run' '--link' 'virtio' --token-file /run/atp/token");
+    expect(withAgent).toContain('/sys/firmware/qemu_fw_cfg/by_name/opt/org.atp/token/raw');
+    expect(withAgent).toContain('(umask 077; echo "$token" > /run/atp/token)');
+    expect(withAgent).not.toMatch(/--token "/);
     expect(initScript({ modules: [], agent: false, agentArgs: [] })).not.toContain('agent.mjs');
   });
 });

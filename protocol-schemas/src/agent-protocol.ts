@@ -38,6 +38,26 @@ const label = z.string().min(1).max(128);
 const count = z.number().int().min(0);
 const time = z.number();
 
+const errorCode = z.string().regex(/^ATP_[A-Z0-9_]+$/, 'expected an ATP_* error code');
+
+/**
+ * Something wrong on the agent's side that is not a reason to refuse the
+ * session: a device it could not capture, a part of it that stalled. Carried in
+ * the hello (the ones the agent still holds) and, while a session is up, as a
+ * non-fatal `error` message with the same fields.
+ */
+export const AgentProblemSchema = z.object({
+  code: errorCode,
+  message: z.string().max(1024),
+  /** Agent clock (ms) when the problem was first seen. */
+  since: time,
+  /** Agent clock when it cleared (a stalled part moved again); absent while it lasts. */
+  resolvedAt: time.optional(),
+  details: z.record(z.string(), z.unknown()).optional(),
+});
+/** Most problems a hello carries (the agent keeps the newest). */
+export const MAX_HELLO_PROBLEMS = 32;
+
 export const HelloBodySchema = z.object({
   agentId: label.regex(ID_PATTERN, 'expected letters, digits and . _ : -'),
   /** New for every start of the agent process; seq restarts at 1 with it. */
@@ -55,6 +75,8 @@ export const HelloBodySchema = z.object({
   /** Events dropped from a full resend buffer: a loss reported, never silent. */
   overflowed: count,
   devices: z.array(DeviceInfoSchema).max(256).optional(),
+  /** Problems the agent has seen since it started (newest last); absent from agents older than the field. */
+  problems: z.array(AgentProblemSchema).max(MAX_HELLO_PROBLEMS).optional(),
 });
 
 export const WelcomeBodySchema = z.object({
@@ -115,11 +137,14 @@ export const ExecResultBodySchema = z.object({
 });
 
 export const ErrorBodySchema = z.object({
-  code: z.string().regex(/^ATP_[A-Z0-9_]+$/, 'expected an ATP_* error code'),
+  code: errorCode,
   message: z.string(),
   details: z.record(z.string(), z.unknown()).optional(),
   /** The sender closes the session after this message. */
   fatal: z.boolean().optional(),
+  /** An agent's problem report (non-fatal, AgentProblemSchema): when it was first seen and, if so, when it cleared (agent clock). */
+  since: time.optional(),
+  resolvedAt: time.optional(),
 });
 
 /**
@@ -179,6 +204,7 @@ export type AgentMessageBody<T extends AgentMessageType> = AgentMessageOf<T>['bo
 export type AgentMessageBodyInput<T extends AgentMessageType> = z.input<MessageSchemas[T]>['body'];
 
 export type HelloBody = z.output<typeof HelloBodySchema>;
+export type AgentProblem = z.output<typeof AgentProblemSchema>;
 export type WelcomeBody = z.output<typeof WelcomeBodySchema>;
 export type EventsBody = z.output<typeof EventsBodySchema>;
 export type AckBody = z.output<typeof AckBodySchema>;

@@ -44,7 +44,9 @@ export const ERROR_CODES = {
   ATP_CAPTURE_DEVICE_LIST: 'The input device list (/proc/bus/input/devices) could not be read.',
   ATP_CAPTURE_DEVICE_OPEN: 'An input device node could not be opened (permissions: the agent needs read access to /dev/input/event*).',
   ATP_CAPTURE_DEVICE_READ: 'Reading an input device failed for a reason other than the device going away.',
-  ATP_CAPTURE_THREADPOOL: 'More input devices are open than libuv threadpool threads are left for other work; set UV_THREADPOOL_SIZE before start.',
+  ATP_CAPTURE_THREADPOOL: 'Retired (agents before the pollable device reader): more input devices were open than libuv threadpool threads were left for other work. Current agents no longer read devices on the threadpool and never send it.',
+  ATP_CAPTURE_DEVICE_LIMIT: 'An input device was not captured because the agent holds its maximum of open devices (maxDevices) or ran out of file descriptors; details name the device. Retried at every rescan.',
+  ATP_IO_POLLABLE: 'A device node could not be watched for input through the event loop (the descriptor does not support poll, or this Node lacks the pipe_wrap binding).',
   ATP_CAPTURE_HOOKS: 'The Windows low-level keyboard/mouse hooks could not be installed (wrong platform, no interactive desktop, or SetWindowsHookExW failed).',
   ATP_CAPTURE_NATIVE: 'A native addon a capture backend needs (koffi) could not be found, written next to the executable, or loaded.',
 
@@ -79,6 +81,7 @@ export const ERROR_CODES = {
   ATP_AGENT_AUTH: "The host refused the agent's token (ATP_HUB_AUTH); the agent logs it and retries with a long backoff.",
   ATP_AGENT_REFUSED: "The host answered the agent's hello with an error other than a refused token; details.hostCode names it.",
   ATP_AGENT_CLOSED: 'The agent session or link was stopped by its owner.',
+  ATP_AGENT_STALLED: "A part of the agent made no progress for longer than the watchdog's bound (details.part: link, capture or threadpool); logged and sent to the host once reachable.",
   ATP_AGENT_CONFIG: 'An agent config or token file could not be read or parsed, or a setting is missing; the message names the file or source and the field.',
   ATP_EXEC_SPAWN: 'An exec request could not start its command (no such file, permission denied, bad cwd).',
   ATP_EXEC_TIMEOUT: 'An exec request ran past its timeout and was killed.',

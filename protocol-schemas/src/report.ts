@@ -72,6 +72,8 @@ export const ReportTargetSchema = z.strictObject({
   vm: z.string().min(1),
   host: z.string().min(1).optional(),
   injector: z.string().min(1).optional(),
+  /** The guest input device the injector was routed to, when the target chose one (e.g. the lab's virtio keyboard). */
+  inputDevice: z.string().min(1).optional(),
   layout: z.string().min(1).optional(),
 });
 
@@ -93,6 +95,26 @@ export const LatencyStatsSchema = z.strictObject({
   clockUncertaintyMs: ms,
 });
 
+/** An observer device that delivered input during the suite: the keyboard the injector drove is the one with the key events. */
+export const ReportDeviceSchema = z.strictObject({
+  id: z.string().min(1),
+  name: z.string().optional(),
+  kind: z.string().optional(),
+  /** Key, button, pointer and wheel events it delivered during the suite. */
+  events: count,
+  /** It was added or removed during the suite (hotplug). */
+  added: z.boolean().optional(),
+  removed: z.boolean().optional(),
+});
+export type ReportDevice = z.output<typeof ReportDeviceSchema>;
+
+/** A problem the observing agent reported about itself (a device it could not capture, a stalled part). Not a finding by itself. */
+export const ReportAgentProblemSchema = z.strictObject({
+  code: z.string().min(1),
+  message: z.string(),
+  resolved: z.boolean(),
+});
+
 export const SuiteReportSchema = z.strictObject({
   name: z.string().min(1),
   /** The suite file, when it came from one. */
@@ -107,6 +129,9 @@ export const SuiteReportSchema = z.strictObject({
   latency: LatencyStatsSchema.optional(),
   /** Why the suite could not run to the end (verdict 'error'). */
   error: z.strictObject({ code: z.string().min(1), message: z.string() }).optional(),
+  /** Which observer devices delivered input, and hotplug during the suite. */
+  devices: z.array(ReportDeviceSchema).optional(),
+  agentProblems: z.array(ReportAgentProblemSchema).optional(),
 });
 export type SuiteReport = z.output<typeof SuiteReportSchema>;
 

@@ -8,7 +8,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { startLabTarget, type LabTarget } from '../../host/src/cli/verify-lab.js';
+import { startLabTarget, type LabTarget, type LabTargetOptions } from '../../host/src/cli/verify-lab.js';
 import { defaultCacheDir } from '../../host/src/lab/paths.js';
 import { requireBinary } from '../../host/test/support/binaries.js';
 
@@ -20,7 +20,7 @@ export interface E2eLab {
 }
 
 /** Boots the lab VM with the agent in a fresh temp state dir. */
-export async function startE2eLab(options: { extraDevices?: readonly string[] } = {}): Promise<E2eLab> {
+export async function startE2eLab(options: Pick<LabTargetOptions, 'extraDevices' | 'inputProfile' | 'keyboard'> = {}): Promise<E2eLab> {
   requireBinary('qemu-system-x86_64', 'qemu-system-x86');
   requireBinary('qemu-ga', 'qemu-guest-agent');
   const stateDir = await mkdtemp(path.join(os.tmpdir(), 'atp-e2e-'));

@@ -12,7 +12,6 @@ import { captureError } from './errors.js';
 export * from './capture.js';
 export type { CaptureErrorCode } from './errors.js';
 export { LinuxEvdevCapture, DEFAULT_DEV_DIR, DEFAULT_PROC_DEVICES_PATH, kernelWordBits, type LinuxEvdevCaptureOptions } from './linux-evdev/index.js';
-export { configureThreadpool, recommendedThreadpoolSize, currentThreadpoolSize, countEventNodes } from './linux-evdev/threadpool.js';
 // The evdev wire format lives in @atp/protocol (shared with the host's lab); re-exported for the agent's API.
 export { classifyDevice, encodeInputEvents, InputEventDecoder, layoutForArch, parseProcInputDevices } from '@atp/protocol';
 export type { DeviceKind, InputEventLayout, ProcInputDevice, RawInputEvent } from '@atp/protocol';

@@ -7,3 +7,4 @@ export * from './virtio-port.js';
 export * from './handshake.js';
 export * from './dispatch.js';
 export * from './session.js';
+export * from './warm-up.js';

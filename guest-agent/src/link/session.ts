@@ -7,7 +7,7 @@
  */
 import { EventEmitter } from 'node:events';
 import { AtpError, PROTOCOL_VERSION, ReliableSender, backoffDelay } from '@atp/protocol';
-import type { AgentMessage, BackoffOptions, ObservedEvent, UnsequencedEvent, WelcomeBody } from '@atp/protocol';
+import type { AgentMessage, AgentProblem, BackoffOptions, ObservedEvent, UnsequencedEvent, WelcomeBody } from '@atp/protocol';
 import { awaitWelcome, helloMessage } from './handshake.js';
 import type { IdentitySource } from './handshake.js';
 import { dispatchHostMessage } from './dispatch.js';
@@ -229,6 +229,22 @@ export class AgentSession extends EventEmitter<SessionEvents> {
       log: this.log,
       send: (reply) => this.trySend(conn, reply),
       ack: (seq) => this.sender.ack(seq),
+    });
+  }
+
+  /**
+   * Tells the host about a problem on the agent's side (a non-fatal `error`
+   * message) if a session is up; otherwise the next hello carries it (the
+   * identity lists the agent's problems).
+   */
+  reportProblem(problem: AgentProblem): void {
+    const conn = this.conn;
+    if (!this.ready || conn === undefined) return;
+    const { code, message, details, since, resolvedAt } = problem;
+    this.trySend(conn, {
+      v: PROTOCOL_VERSION,
+      type: 'error',
+      body: { code, message, fatal: false, since, ...(resolvedAt === undefined ? {} : { resolvedAt }), ...(details === undefined ? {} : { details }) },
     });
   }
 

@@ -5,7 +5,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Command } from 'commander';
 import { AtpError } from '@atp/protocol';
-import { installPrerequisites, labDown, labStatus, labUp, readConsole, recordFixtures, RECORD_PHASES, VIRTIO_KEYBOARD_PHASES, type LabUpOptions } from '../lab/index.js';
+import { installPrerequisites, LAB_INPUT_PROFILES, LAB_KEYBOARDS, labDown, labStatus, labUp, readConsole, recordFixtures, RECORD_PHASES, VIRTIO_KEYBOARD_PHASES, type LabUpOptions } from '../lab/index.js';
 import type { CliIo } from './program.js';
 
 interface CommonFlags {
@@ -21,6 +21,8 @@ interface UpFlags extends CommonFlags {
   timeout?: string;
   install?: boolean;
   json?: boolean;
+  input?: string;
+  keyboard?: string;
 }
 
 function positiveInt(value: string | undefined, flag: string): number | undefined {
@@ -41,6 +43,8 @@ function upOptions(flags: UpFlags, io: CliIo): LabUpOptions {
   const accel = oneOf(flags.accel, ['tcg', 'kvm'] as const, '--accel');
   const memoryMb = positiveInt(flags.memory, '--memory');
   const compression = oneOf(flags.compression, ['gzip', 'none'] as const, '--compression');
+  const inputProfile = oneOf(flags.input, LAB_INPUT_PROFILES, '--input');
+  const keyboard = oneOf(flags.keyboard, LAB_KEYBOARDS, '--keyboard');
   return {
     ...(flags.stateDir ? { stateDir: flags.stateDir } : {}),
     ...(flags.cacheDir ? { cacheDir: flags.cacheDir } : {}),
@@ -48,6 +52,8 @@ function upOptions(flags: UpFlags, io: CliIo): LabUpOptions {
     ...(accel ? { accel } : {}),
     ...(memoryMb ? { memoryMb } : {}),
     ...(compression ? { compression } : {}),
+    ...(inputProfile ? { inputProfile } : {}),
+    ...(keyboard ? { keyboard } : {}),
     ...(timeout ? { readyTimeoutMs: timeout * 1000 } : {}),
     log: (line) => io.err(`lab: ${line}\n`),
   };
@@ -65,6 +71,8 @@ export function registerLabCommands(program: Command, io: CliIo): void {
     .option('--compression <gzip|none>', 'initramfs compression (default gzip)')
     .option('--timeout <seconds>', 'how long to wait for the guest (default 240)')
     .option('--install', 'apt-get install missing prerequisites first (root on Debian)')
+    .option('--input <profile>', 'input devices: minimal (PS/2 keyboard and mouse, USB tablet; default) or desktop (also USB keyboard, virtio keyboard, mouse and tablet)')
+    .option('--keyboard <kbd>', 'the keyboard QMP input is routed to: ps2 (default), virtio or usb (desktop only)')
     .option('--json', 'print the state as JSON')
     .action(async (flags: UpFlags) => {
       const options = upOptions(flags, io);

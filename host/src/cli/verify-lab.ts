@@ -14,7 +14,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { AtpError, type ClockEstimate } from '@atp/protocol';
 import { AgentHub } from '../hub/index.js';
-import { labDown, labUp, statePaths, type LabUpOptions, type LabVm } from '../lab/index.js';
+import { labDown, labUp, statePaths, type InputRoute, type LabInputProfile, type LabKeyboard, type LabUpOptions, type LabVm } from '../lab/index.js';
 import { prerequisiteError } from '../lab/prereqs.js';
 import { qgaClockEstimate, waitForAgentSession } from '../scenario/index.js';
 import { QgaClient } from '../vm/qga/index.js';
@@ -29,6 +29,8 @@ export interface LabTargetOptions {
   /** A prebuilt single-file agent (linux-x64 Node SEA) run instead of node + bundle; exclusive with `agent`. */
   agentBinary?: string;
   accel?: LabUpOptions['accel'];
+  inputProfile?: LabInputProfile;
+  keyboard?: LabKeyboard;
   extraDevices?: readonly string[];
   readyTimeoutMs?: number;
   /** SIGKILL QEMU if this process exits without closing (tests). */
@@ -44,6 +46,9 @@ export interface LabTarget {
   vm: LabVm;
   agentId: string;
   stateDir: string;
+  /** Where input-send-event must aim to reach the chosen keyboard (vm.route), and that keyboard's name for reports. */
+  route: InputRoute;
+  keyboard: LabKeyboard;
   /** Clock offset through qemu-ga (see scenario/qga-clock.ts): a fresh QGA connection per call. */
   clock(): Promise<ClockEstimate>;
   close(): Promise<void>;
@@ -103,6 +108,8 @@ export async function startLabTarget(options: LabTargetOptions = {}): Promise<La
       ...(options.cacheDir === undefined ? {} : { cacheDir: options.cacheDir }),
       ...(options.accel === undefined ? {} : { accel: options.accel }),
       ...(options.extraDevices === undefined ? {} : { extraDevices: options.extraDevices }),
+      ...(options.inputProfile === undefined ? {} : { inputProfile: options.inputProfile }),
+      ...(options.keyboard === undefined ? {} : { keyboard: options.keyboard }),
       ...(options.readyTimeoutMs === undefined ? {} : { readyTimeoutMs: options.readyTimeoutMs }),
       ...(options.killOnExit === undefined ? {} : { killOnExit: options.killOnExit }),
       ...(options.log === undefined ? {} : { log: options.log }),
@@ -125,7 +132,7 @@ export async function startLabTarget(options: LabTargetOptions = {}): Promise<La
         qga.close();
       }
     };
-    return { hub, qmp, vm, agentId, stateDir, clock, close };
+    return { hub, qmp, vm, agentId, stateDir, route: vm.route, keyboard: options.keyboard ?? 'ps2', clock, close };
   } catch (error) {
     await close().catch(() => undefined);
     throw error;

@@ -4,6 +4,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { AtpError } from '@atp/protocol';
+import { LAB_INPUT_PROFILES, LAB_KEYBOARDS, type LabInputProfile, type LabKeyboard } from '../lab/index.js';
 
 export interface ReportSpec {
   kind: 'json' | 'junit';
@@ -50,6 +51,21 @@ export function labAgentOptions(flags: { lab?: boolean; labAgent?: string; agent
   if (flags.lab !== true) throw verifyUsage('--agent-binary boots the lab with that executable: it needs --lab');
   if (flags.labAgent !== undefined) throw verifyUsage('give either --lab-agent (an entry to bundle) or --agent-binary (a single-file agent), not both');
   return { agentBinary: flags.agentBinary };
+}
+
+/** `--lab-input` / `--lab-keyboard`: the lab guest's input devices and the keyboard QMP input is routed to; only with --lab. */
+export function labInputOptions(flags: { lab?: boolean; labInput?: string; labKeyboard?: string }): { inputProfile?: LabInputProfile; keyboard?: LabKeyboard } {
+  if (flags.labInput === undefined && flags.labKeyboard === undefined) return {};
+  if (flags.lab !== true) throw verifyUsage('--lab-input and --lab-keyboard shape the lab VM: they need --lab');
+  const pick = <T extends string>(value: string | undefined, allowed: readonly T[], flag: string): T | undefined => {
+    if (value === undefined) return undefined;
+    if ((allowed as readonly string[]).includes(value)) return value as T;
+    throw verifyUsage(`${flag} expects one of ${allowed.join(', ')}, got ${JSON.stringify(value)}`);
+  };
+  const inputProfile = pick(flags.labInput, LAB_INPUT_PROFILES, '--lab-input');
+  const keyboard = pick(flags.labKeyboard, LAB_KEYBOARDS, '--lab-keyboard');
+  if (keyboard !== undefined && keyboard !== 'ps2' && inputProfile !== 'desktop') throw verifyUsage(`--lab-keyboard ${keyboard} needs --lab-input desktop (the minimal guest has only the PS/2 keyboard)`);
+  return { ...(inputProfile === undefined ? {} : { inputProfile }), ...(keyboard === undefined ? {} : { keyboard }) };
 }
 
 function readVersion(): string {

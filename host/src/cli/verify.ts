@@ -27,10 +27,11 @@ import { buildReport, formatProgress, formatSummary, toJsonReport, writeJsonRepo
 import { attachAgentEndpoint, loadSuite, parseAgentEndpoint, planSuite, resolvePacing, runSuite, stepLabels, waitForAgentSession, type LoadedSuite, type PacingFlags, type SuitePlan, type SuiteTarget } from '../scenario/index.js';
 import { QmpClient, type QmpExecutor } from '../vm/qmp/index.js';
 import type { CliIo } from './program.js';
+import type { InputRoute } from '../lab/index.js';
 import { startLabTarget } from './verify-lab.js';
 import { startLibvirtTarget } from './verify-libvirt.js';
 import { resolveVms } from './vm-target.js';
-import { HOST_VERSION, labAgentOptions, parseReportSpecs, verifyUsage, vmFlagProblem, type ReportSpec } from './verify-options.js';
+import { HOST_VERSION, labAgentOptions, labInputOptions, parseReportSpecs, verifyUsage, vmFlagProblem, type ReportSpec } from './verify-options.js';
 
 export const EXIT_FAILED = 1;
 
@@ -40,6 +41,8 @@ interface VerifyFlags {
   cacheDir?: string;
   labAgent?: string;
   agentBinary?: string;
+  labInput?: string;
+  labKeyboard?: string;
   qmp?: string;
   vm?: string;
   vms?: string;
@@ -61,6 +64,9 @@ interface Target {
   agentId: string;
   vm: string;
   clock?: () => Promise<ClockEstimate>;
+  /** input-send-event's device/head for every call (the lab's chosen keyboard). */
+  route?: InputRoute;
+  inputDevice?: string;
 }
 
 interface Prepared {
@@ -75,6 +81,7 @@ async function prepare(files: string[], flags: VerifyFlags): Promise<Prepared> {
   const vmProblem = vmFlagProblem(flags);
   if (vmProblem !== undefined) throw verifyUsage(vmProblem);
   labAgentOptions(flags);
+  labInputOptions(flags);
   if (flags.vm === undefined && flags.vms === undefined && (flags.lab === true) === (flags.qmp !== undefined)) throw verifyUsage('give either --lab, --vm NAME[@HOST] or --vms GLOB[@HOST] with --token, or --qmp SOCKET with --agent and --token');
   if (flags.qmp !== undefined && (flags.agent === undefined || flags.token === undefined)) throw verifyUsage('--qmp needs --agent virtio:SOCKET|tcp:PORT|ws:PORT and --token T');
   if (flags.lab === true && (flags.agent !== undefined || flags.token !== undefined)) throw verifyUsage('--lab sets up its own agent link and token: drop --agent/--token');
@@ -100,11 +107,12 @@ async function openTarget(flags: VerifyFlags, io: CliIo, signal: AbortSignal, on
       ...(flags.stateDir === undefined ? {} : { stateDir: flags.stateDir }),
       ...(flags.cacheDir === undefined ? {} : { cacheDir: flags.cacheDir }),
       ...labAgentOptions(flags),
+      ...labInputOptions(flags),
       log: (line) => io.err(`lab: ${line}\n`),
       killOnExit: true,
       onClose,
     });
-    return { hub: t.hub, qmp: t.qmp, agentId: t.agentId, vm: 'lab', clock: t.clock };
+    return { hub: t.hub, qmp: t.qmp, agentId: t.agentId, vm: 'lab', clock: t.clock, route: t.route, inputDevice: `${t.keyboard} keyboard` };
   }
   if (flags.vm !== undefined) {
     const t = await startLibvirtTarget({ vm: flags.vm, token: flags.token ?? '', ...(flags.agentId === undefined ? {} : { agentId: flags.agentId }), location: flags.configDir === undefined ? {} : { configDir: flags.configDir }, timeoutMs, signal, log: (line) => io.err(`verify: ${line}\n`), onClose });
@@ -178,8 +186,16 @@ async function verify(files: string[], flags: VerifyFlags, io: CliIo, onProcess:
         const target = await openTarget(vm === undefined ? flags : { ...flags, vm }, io, abort.signal, (c) => (closeTarget = c));
         for (const [i, { loaded, plan }] of prepared.suites.entries()) {
           if (abort.signal.aborted) break;
-          const injector = new QmpInjector({ executor: target.qmp, screen: loaded.scenario.target.screen });
-          const suiteTarget: SuiteTarget = { injector, hub: target.hub, agentId: target.agentId, qmp: target.qmp, vm: target.vm, ...(target.clock === undefined ? {} : { clock: target.clock }) };
+          const injector = new QmpInjector({ executor: target.qmp, screen: loaded.scenario.target.screen, ...target.route });
+          const suiteTarget: SuiteTarget = {
+            injector,
+            hub: target.hub,
+            agentId: target.agentId,
+            qmp: target.qmp,
+            vm: target.vm,
+            ...(target.clock === undefined ? {} : { clock: target.clock }),
+            ...(target.inputDevice === undefined ? {} : { inputDevice: target.inputDevice }),
+          };
           const run = await runSuite(loaded, suiteTarget, {
             plan,
             pacing: prepared.pacing,
@@ -234,6 +250,8 @@ export function registerVerifyCommand(program: Command, io: CliIo, hooks: Verify
     .option('--cache-dir <dir>', 'with --lab: downloads and built images (env ATP_LAB_CACHE)')
     .option('--lab-agent <path>', 'with --lab: the guest agent to bundle (default guest-agent/src/main.ts)')
     .option('--agent-binary <file>', 'with --lab: a prebuilt single-file agent (atp-host agent build --target linux-x64) instead of node + bundle')
+    .option('--lab-input <profile>', 'with --lab: the guest\'s input devices, minimal (PS/2 keyboard and mouse, USB tablet) or desktop (also USB keyboard, virtio keyboard, mouse and tablet)')
+    .option('--lab-keyboard <kbd>', 'with --lab: the keyboard QMP input goes to: ps2 (default), virtio or usb (the last two need --lab-input desktop)')
     .option('--vm <name[@host]>', 'a running libvirt domain (HOST from hosts.yaml; default this machine), with --token')
     .option('--vms <glob[@host]>', 'every running libvirt domain whose name matches (*, ?, [abc]), with --token; one VM at a time; shut-off ones are skipped (and named)')
     .option('--config-dir <dir>', 'with --vm/--vms: config directory holding hosts.yaml')

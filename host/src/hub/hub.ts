@@ -7,7 +7,7 @@
  */
 import { setMaxListeners } from 'node:events';
 import { performance } from 'node:perf_hooks';
-import { AtpError, type AgentMessage, type BackoffOptions, type ClockEstimate, type HelloBody, type ObservedEvent } from '@atp/protocol';
+import { AtpError, type AgentMessage, type ErrorBody, type BackoffOptions, type ClockEstimate, type HelloBody, type ObservedEvent } from '@atp/protocol';
 import { AckBatcher } from './ack-batcher.js';
 import { TokenChecker, type HubAuthOptions } from './auth.js';
 import { ClockTracker } from './clock-tracker.js';
@@ -178,6 +178,14 @@ export class AgentHub implements SessionHost {
     return true;
   }
 
+  /** The hello of the agent's current session (without its token): its devices and problems at connect time. */
+  agentHello(agentId: string): Omit<HelloBody, 'token'> | undefined {
+    const hello = this.byAgent.get(agentId)?.hello;
+    if (hello === undefined) return undefined;
+    const { token: _token, ...rest } = hello;
+    return rest;
+  }
+
   clock(agentId: string): HubClockEstimate | undefined {
     const entry = this.clocks.get(agentId);
     const estimate = entry?.tracker.estimate();
@@ -279,6 +287,18 @@ export class AgentHub implements SessionHost {
     }
     this.counters.eventsDelivered += result.fresh.length;
     return result.highest;
+  }
+
+  problem(session: Session, body: ErrorBody): void {
+    const agentId = session.agentId;
+    const bootId = session.bootId;
+    if (agentId === undefined || bootId === undefined) return;
+    const receivedAt = this.now();
+    const { code, message, details, since, resolvedAt } = body;
+    const problem = { code, message, since: since ?? receivedAt, ...(resolvedAt === undefined ? {} : { resolvedAt }), ...(details === undefined ? {} : { details }) };
+    this.commit(agentId, [{ kind: 'problem', agentId, bootId, receivedAt, problem }]).catch((error: unknown) =>
+      session.fail(error instanceof AtpError ? error : new AtpError('ATP_HUB_STORE', String(error))),
+    );
   }
 
   clockFor(agentId: string, bootId: string): ClockTracker {

@@ -8,7 +8,7 @@
  * The frequent messages (ack, ping, pong) are built as typed literals, not
  * through agentMessage(): the compiler checks them and the hot path skips zod.
  */
-import { agentMessage, AtpError, type AgentMessage, type HelloBody, type ObservedEvent } from '@atp/protocol';
+import { agentMessage, AtpError, type AgentMessage, type ErrorBody, type HelloBody, type ObservedEvent } from '@atp/protocol';
 import type { AckBatcher } from './ack-batcher.js';
 import type { ClockTracker } from './clock-tracker.js';
 import { TokenBucket, type HubLimits } from './limits.js';
@@ -39,6 +39,8 @@ export interface SessionHost {
   /** Dedupes and commits; resolves with the seq to acknowledge (null: nothing to ack). */
   ingest(session: Session, events: readonly ObservedEvent[], receivedAt: number): Promise<number | null>;
   clockFor(agentId: string, bootId: string): ClockTracker;
+  /** The agent reported a problem on its side (a non-fatal `error` message) during an active session. */
+  problem(session: Session, body: ErrorBody): void;
   /** The admitted agent identity of the session ended (the connection may live on: virtio-serial). */
   ended(session: Session, reason: AtpError | undefined): void;
   /** The connection is gone. */
@@ -166,7 +168,7 @@ export class Session {
         if (message.body.fatal) {
           this.connection.close();
           this.finish(undefined);
-        }
+        } else if (this.state === 'active') this.host.problem(this, message.body);
         return;
       case 'exec-result':
         this.host.counters.ignored++;

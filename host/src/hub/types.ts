@@ -5,7 +5,7 @@
  * Items are validated with zod when read back from a journal.
  */
 import { z } from 'zod';
-import { ObservedEventSchema, type AgentMessage, type AtpError, type HelloBody } from '@atp/protocol';
+import { AgentProblemSchema, ObservedEventSchema, type AgentMessage, type AtpError, type HelloBody } from '@atp/protocol';
 
 export const TRANSPORT_KINDS = ['tcp', 'ws', 'virtio'] as const;
 export type TransportKind = (typeof TRANSPORT_KINDS)[number];
@@ -22,6 +22,8 @@ export const HelloSummarySchema = z.object({
   lastSeq: z.number().int().min(0).nullable(),
   unacked: z.number().int().min(0),
   overflowed: z.number().int().min(0),
+  /** Problems the agent listed in its hello (device limits, stalls); absent when none or from older journals. */
+  problems: z.array(AgentProblemSchema).optional(),
 });
 export type HelloSummary = z.output<typeof HelloSummarySchema>;
 
@@ -78,6 +80,12 @@ export const HubItemSchema = z.discriminatedUnion('kind', [
   }),
   z.object({
     ...common,
+    kind: z.literal('problem'),
+    /** A problem the agent reported during a session (a non-fatal `error` message): a stall, a device it could not capture. */
+    problem: AgentProblemSchema,
+  }),
+  z.object({
+    ...common,
     kind: z.literal('gap'),
     /** The seq the hub expected next; `got` arrived instead, so `got - expected` events never arrived. */
     expected: seq,
@@ -101,6 +109,7 @@ export function summarizeHello(hello: HelloBody): HelloSummary {
     lastSeq: hello.lastSeq,
     unacked: hello.unacked,
     overflowed: hello.overflowed,
+    ...(hello.problems === undefined || hello.problems.length === 0 ? {} : { problems: hello.problems.map((p) => ({ ...p })) }),
   };
 }
 

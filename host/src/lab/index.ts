@@ -14,6 +14,8 @@ export { defaultCacheDir, defaultStateDir, statePaths } from './paths.js';
 export { assertPrerequisites, installCommand, installPrerequisites, missingPrerequisites, prerequisiteError } from './prereqs.js';
 export type { Prerequisite } from './prereqs.js';
 export { buildQemuArgs } from './vm-args.js';
+export { boundToHead, FIRST_FREE_HEAD, inputDisplayDevice, keyboardRoute, LAB_INPUT_DISPLAY, LAB_INPUT_PROFILES, LAB_KEYBOARDS, profileDevices } from './input-devices.js';
+export type { InputRoute, LabInputProfile, LabKeyboard } from './input-devices.js';
 export type { LabAccel, QemuArgsOptions } from './vm-args.js';
 export { labDown, labStatus, labUp, readConsole } from './vm.js';
 export type { LabDirOptions, LabStatus, LabUpOptions, LabVm } from './vm.js';

@@ -29,6 +29,8 @@ export function statePaths(stateDir: string): {
   agent: string;
   console: string;
   qemuLog: string;
+  /** The agent token, 0600: QEMU hands it to the guest as a fw_cfg file. */
+  token: string;
 } {
   return {
     stateFile: path.join(stateDir, 'state.json'),
@@ -37,5 +39,6 @@ export function statePaths(stateDir: string): {
     agent: path.join(stateDir, 'agent.sock'),
     console: path.join(stateDir, 'console.log'),
     qemuLog: path.join(stateDir, 'qemu.log'),
+    token: path.join(stateDir, 'agent.token'),
   };
 }

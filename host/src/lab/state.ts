@@ -8,6 +8,7 @@ import { readFileSync } from 'node:fs';
 import { readFile, rename, writeFile } from 'node:fs/promises';
 import { z } from 'zod';
 import { AtpError } from '@atp/protocol';
+import { LAB_INPUT_PROFILES, LAB_KEYBOARDS } from './input-devices.js';
 
 export const labStateSchema = z.object({
   version: z.literal(1),
@@ -24,6 +25,8 @@ export const labStateSchema = z.object({
   qemuLog: z.string(),
   image: z.object({ hash: z.string(), kernel: z.string(), initrd: z.string(), kernelRelease: z.string(), hasAgent: z.boolean() }),
   args: z.array(z.string()),
+  /** The input devices and the keyboard QMP input is routed to (absent in state files of older versions: minimal, ps2). */
+  input: z.object({ profile: z.enum(LAB_INPUT_PROFILES), keyboard: z.enum(LAB_KEYBOARDS) }).optional(),
 });
 export type LabState = z.infer<typeof labStateSchema>;
 

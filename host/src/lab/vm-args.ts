@@ -3,15 +3,18 @@
  * - `-nic none`: otherwise iPXE delays the boot; `-no-reboot`: a guest reboot
  *   (an injected Ctrl+Alt+Del that slipped through, a panic) ends QEMU.
  * - Input devices: the pc board's PS/2 keyboard and mouse (i8042), a USB
- *   tablet on xHCI for absolute moves, and any `extraDevices`
- *   (e.g. 'virtio-keyboard-pci').
+ *   tablet on xHCI for absolute moves, the input profile's devices
+ *   (input-devices.ts) and any `extraDevices` (e.g. 'virtio-keyboard-pci').
+ * - The agent token reaches the guest as a fw_cfg file read from `tokenFile`
+ *   (0600 on the host): neither QEMU's nor the guest's command line carries it.
  * - `rootfstype=ramfs`: the default initramfs tmpfs is capped at half the RAM,
  *   too small for an uncompressed image with node at -m 384 ("Initramfs
  *   unpacking failed: write error").
  * - virtio-serial: org.atp.agent.0 (the ATP agent) and org.qemu.guest_agent.0
  *   (qemu-ga), each a unix socket server QEMU listens on without waiting.
  */
-import { AGENT_PORT_NAME, QGA_PORT_NAME } from './image/init-script.js';
+import { AGENT_PORT_NAME, QGA_PORT_NAME, TOKEN_FW_CFG_NAME } from './image/init-script.js';
+import { profileDevices, type LabInputProfile } from './input-devices.js';
 import type { statePaths } from './paths.js';
 
 export type LabAccel = 'tcg' | 'kvm';
@@ -20,11 +23,14 @@ export interface QemuArgsOptions {
   kernel: string;
   initrd: string;
   paths: ReturnType<typeof statePaths>;
-  token: string;
+  /** A file holding the agent token (the guest reads it through fw_cfg). */
+  tokenFile: string;
   agentId: string;
   accel: LabAccel;
   /** Guest RAM in MiB: at least 320 with node in the initramfs (256 panics while unpacking). */
   memoryMb: number;
+  /** Default 'minimal'. */
+  inputProfile?: LabInputProfile;
   extraDevices?: readonly string[];
 }
 
@@ -42,14 +48,15 @@ export function isValidAgentId(id: string): boolean {
 const optValue = (v: string): string => v.replace(/,/g, ',,');
 
 export function buildQemuArgs(o: QemuArgsOptions): string[] {
-  const append = ['console=ttyS0', 'quiet', 'panic=-1', 'rootfstype=ramfs', `atp.token=${o.token}`, `atp.agent=${o.agentId}`].join(' ');
+  const append = ['console=ttyS0', 'quiet', 'panic=-1', 'rootfstype=ramfs', `atp.agent=${o.agentId}`].join(' ');
   const args = ['-name', 'atp-lab', '-accel', o.accel, '-machine', 'pc', '-m', String(o.memoryMb), '-smp', '1'];
   args.push('-nic', 'none', '-nographic', '-no-reboot', '-monitor', 'none');
   args.push('-kernel', o.kernel, '-initrd', o.initrd, '-append', append);
   args.push('-serial', `file:${o.paths.console}`);
+  args.push('-fw_cfg', `name=${TOKEN_FW_CFG_NAME},file=${optValue(o.tokenFile)}`);
   args.push('-qmp', `unix:${optValue(o.paths.qmp)},server=on,wait=off`);
   args.push('-device', 'qemu-xhci,id=xhci0', '-device', 'usb-tablet,id=tablet0,bus=xhci0.0');
-  for (const device of o.extraDevices ?? []) args.push('-device', device);
+  for (const device of [...profileDevices(o.inputProfile ?? 'minimal'), ...(o.extraDevices ?? [])]) args.push('-device', device);
   args.push('-device', 'virtio-serial-pci,id=vser0');
   args.push('-chardev', `socket,id=agent0,path=${optValue(o.paths.agent)},server=on,wait=off`);
   args.push('-device', `virtserialport,bus=vser0.0,chardev=agent0,name=${AGENT_PORT_NAME}`);

@@ -8,7 +8,7 @@
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { openSync, closeSync } from 'node:fs';
-import { mkdir, readFile, rm } from 'node:fs/promises';
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { AtpError, type HelloBody } from '@atp/protocol';
 import { QmpClient, queryStatus, quit, type QmpStatus } from '../vm/qmp/index.js';
@@ -19,6 +19,7 @@ import { waitForAgentHello, waitForInputDevices, waitForQga, type ReadyProbe } f
 import type { InputDeviceInfo } from './evdev-codec.js';
 import { isSameProcessAlive, processStartTicks, readLabState, writeLabState, type LabState } from './state.js';
 import { buildQemuArgs, isValidAgentId, isValidLabToken, type LabAccel } from './vm-args.js';
+import { keyboardRoute, type InputRoute, type LabInputProfile, type LabKeyboard } from './input-devices.js';
 
 export interface LabUpOptions extends BuildImageOptions {
   stateDir?: string;
@@ -28,6 +29,10 @@ export interface LabUpOptions extends BuildImageOptions {
   /** Default: 32 random hex characters. */
   token?: string;
   agentId?: string;
+  /** The guest's input devices (default 'minimal'; input-devices.ts). */
+  inputProfile?: LabInputProfile;
+  /** Which keyboard QMP input is routed to (default 'ps2'; 'virtio' and 'usb' need the desktop profile). */
+  keyboard?: LabKeyboard;
   /** Extra -device values, e.g. 'virtio-keyboard-pci'. */
   extraDevices?: readonly string[];
   /** How long to wait for qemu-ga and the agent (default 240 s: TCG on a loaded machine). */
@@ -46,6 +51,8 @@ export interface LabVm {
   /** /proc/bus/input/devices when ready (PS/2 keyboard and mouse, USB tablet, extras). */
   inputDevices: InputDeviceInfo[];
   hello?: HelloBody;
+  /** Where input-send-event must aim to reach the chosen keyboard. */
+  route: InputRoute;
 }
 
 export interface LabDirOptions {
@@ -81,11 +88,26 @@ export async function labUp(options: LabUpOptions = {}): Promise<LabVm> {
   if (!isValidLabToken(token)) throw new AtpError('ATP_SCHEMA_INVALID', 'the lab token may only hold letters, digits and . _ - (1–256 characters)', { details: { field: 'token' } });
   if (!isValidAgentId(agentId)) throw new AtpError('ATP_SCHEMA_INVALID', 'the agent id may only hold letters, digits and . _ : - (1–128 characters)', { details: { field: 'agentId' } });
   const accel = resolveAccel(options.accel);
+  const input = { profile: options.inputProfile ?? 'minimal', keyboard: options.keyboard ?? 'ps2' } as const;
+  if (input.keyboard !== 'ps2' && input.profile !== 'desktop') {
+    throw new AtpError('ATP_SCHEMA_INVALID', `the ${input.keyboard} keyboard exists only in the desktop input profile (--input desktop)`, { details: { field: 'keyboard' } });
+  }
   const image = await buildImage(options);
 
   await mkdir(stateDir, { recursive: true, mode: 0o700 });
-  for (const f of [paths.stateFile, paths.qmp, paths.qga, paths.agent, paths.console, paths.qemuLog]) await rm(f, { force: true });
-  const args = buildQemuArgs({ kernel: image.kernel, initrd: image.initrd, paths, token, agentId, accel, memoryMb: options.memoryMb ?? 384, extraDevices: options.extraDevices });
+  for (const f of [paths.stateFile, paths.qmp, paths.qga, paths.agent, paths.console, paths.qemuLog, paths.token]) await rm(f, { force: true });
+  await writeFile(paths.token, token, { mode: 0o600 });
+  const args = buildQemuArgs({
+    kernel: image.kernel,
+    initrd: image.initrd,
+    paths,
+    tokenFile: paths.token,
+    agentId,
+    accel,
+    memoryMb: options.memoryMb ?? 384,
+    inputProfile: input.profile,
+    ...(options.extraDevices === undefined ? {} : { extraDevices: options.extraDevices }),
+  });
   const logFd = openSync(paths.qemuLog, 'a');
   const started = Date.now();
   let exited = false;
@@ -121,6 +143,7 @@ export async function labUp(options: LabUpOptions = {}): Promise<LabVm> {
     qemuLog: paths.qemuLog,
     image: { hash: image.hash, kernel: image.kernel, initrd: image.initrd, kernelRelease: image.kernelRelease, hasAgent: image.hasAgent },
     args,
+    input,
   };
   await writeLabState(paths.stateFile, state);
 
@@ -136,7 +159,7 @@ export async function labUp(options: LabUpOptions = {}): Promise<LabVm> {
     await waitForQga(paths.qga, probe);
     const inputDevices = await waitForInputDevices(paths.qga, probe);
     const hello = (options.waitForAgent ?? image.hasAgent) ? await waitForAgentHello(paths.agent, token, probe) : undefined;
-    return { state, image, bootMs: Date.now() - started, inputDevices, ...(hello ? { hello } : {}) };
+    return { state, image, bootMs: Date.now() - started, inputDevices, route: keyboardRoute(input.keyboard), ...(hello ? { hello } : {}) };
   } catch (error) {
     await labDown({ stateDir });
     throw error;

@@ -75,6 +75,14 @@ function pointerLine(p: NonNullable<SuiteReport['pointer']>, paint: Paint): stri
   return `pointer ${over ? paint('fail', max) : max}, mean ${formatPx(p.meanErrorPx)} (tolerance ${formatPx(p.tolerancePx)}, ${p.samples} samples)`;
 }
 
+/** "input via: AT Translated Set 2 keyboard (event1) 740 events, …; hotplug: +event9 -event9" */
+function devicesLine(devices: NonNullable<SuiteReport['devices']>): string | undefined {
+  const used = devices.filter((d) => d.events > 0).map((d) => `${printable(d.name ?? d.id)} (${printable(d.id)}) ${plural(d.events, 'event')}`);
+  const plugged = devices.flatMap((d) => [...(d.added === true ? [`+${d.id}`] : []), ...(d.removed === true ? [`-${d.id}`] : [])]);
+  if (used.length === 0 && plugged.length === 0) return undefined;
+  return [used.length === 0 ? 'input via: no device' : `input via: ${used.join(', ')}`, ...(plugged.length === 0 ? [] : [`hotplug: ${plugged.join(' ')}`])].join('; ');
+}
+
 function suiteLines(suite: SuiteReport, paint: Paint, maxFindings: number): string[] {
   const word = verdictWord(suite.verdict).padEnd(INDENT.length - 1);
   const where = [suite.source, `vm ${suite.target.vm}${suite.target.host === undefined ? '' : ` on ${suite.target.host}`}`, `observer ${suite.observer.kind}${suite.observer.id === undefined ? '' : ` ${suite.observer.id}`}`];
@@ -84,6 +92,9 @@ function suiteLines(suite: SuiteReport, paint: Paint, maxFindings: number): stri
   lines.push(`${INDENT}${formatCounts(suite.counts)}`);
   if (suite.latency !== undefined) lines.push(`${INDENT}${latencyLine(suite.latency)}`);
   if (suite.pointer !== undefined) lines.push(`${INDENT}${pointerLine(suite.pointer, paint)}`);
+  const input = devicesLine(suite.devices ?? []);
+  if (input !== undefined) lines.push(`${INDENT}${input}`);
+  for (const p of suite.agentProblems ?? []) lines.push(`${INDENT}agent ${p.resolved ? 'reported (resolved)' : 'reports'} ${p.code}: ${printable(p.message)}`);
   const groups: [string, ReturnType<typeof failingFindings>][] = [
     ['findings', failingFindings(suite)],
     ['notes', noteFindings(suite)],

@@ -35,6 +35,7 @@ import { interruptionReporter } from '../vm/libvirt/executors.js';
 import type { QmpExecutor } from '../vm/qmp/index.js';
 import { stepLabels } from './describe-step.js';
 import { latencyBudgetFindings, noticeFindings, pointerCheckpoint } from './checkpoints.js';
+import { agentProblems, deviceUsage } from './observer-devices.js';
 import type { LoadedSuite } from './load.js';
 import { HubObservation } from './observer-feedback.js';
 import { ObserverStatus } from './observer-status.js';
@@ -56,6 +57,8 @@ export interface SuiteTarget {
   /** Report target fields; default the suite's target.vm and host. */
   vm?: string;
   host?: string;
+  /** The guest input device the injector is routed to, when the target chose one (the lab's keyboard). */
+  inputDevice?: string;
 }
 
 export interface RunSuiteOptions {
@@ -272,10 +275,19 @@ export async function runSuite(loaded: LoadedSuite, target: SuiteTarget, options
   const defects = findings.some((f) => f.kind !== 'error');
   const verdict = failure !== undefined ? 'error' : result.verdict === 'pass' && !defects ? 'pass' : 'fail';
   const host = target.host ?? scenario.target.host;
+  const hello = target.hub.agentHello(target.agentId);
+  const devices = deviceUsage(observed, hello?.devices);
+  const problems = agentProblems(hello?.problems, observation?.notices ?? []);
   const report: SuiteReport = {
     name: scenario.name,
     source: loaded.source,
-    target: { vm: target.vm ?? scenario.target.vm, ...(host === undefined ? {} : { host }), injector: injector.name, layout: options.layout ?? scenario.target.layout },
+    target: {
+      vm: target.vm ?? scenario.target.vm,
+      ...(host === undefined ? {} : { host }),
+      injector: injector.name,
+      ...(target.inputDevice === undefined ? {} : { inputDevice: target.inputDevice }),
+      layout: options.layout ?? scenario.target.layout,
+    },
     observer: scenario.observer,
     verdict,
     durationMs: Math.max(0, hostNow() - startedAt),
@@ -284,6 +296,8 @@ export async function runSuite(loaded: LoadedSuite, target: SuiteTarget, options
     ...(result.pointer === undefined ? {} : { pointer: result.pointer }),
     ...(result.latency === undefined ? {} : { latency: result.latency }),
     ...(failure === undefined ? {} : { error: { code: failure.code, message: failure.message } }),
+    ...(devices.length === 0 ? {} : { devices }),
+    ...(problems.length === 0 ? {} : { agentProblems: problems }),
   };
   status?.finish(report);
   return { report, pacing, injected: injector.injected, observed, receivedAt: observation?.receivedAt ?? [] };

@@ -11,7 +11,7 @@
  * when a reader reports its device gone.
  *
  * Scans use synchronous reads of two small in-memory files: they never wait
- * behind device reads that occupy the libuv threadpool (reader.ts).
+ * for a libuv threadpool thread, whatever else keeps the pool busy.
  */
 import fs from 'node:fs';
 import path from 'node:path';

@@ -11,9 +11,11 @@
  *   same clock.
  * - Absolute ranges: abs-ranges.ts (options.absRanges, else known QEMU/VMware
  *   devices, else none).
- * - Each open device holds a libuv pool thread: the agent's main should call
- *   configureThreadpool() first (threadpool.ts); start() reports
- *   ATP_CAPTURE_THREADPOOL through the error callbacks when the pool looks too small.
+ * - Reading: each device is watched by the event loop's epoll (reader.ts); no
+ *   thread per device. At most `maxDevices` are open at once (default 128, one
+ *   descriptor each); a device beyond the limit, or an open that fails with
+ *   EMFILE/ENFILE, is reported once per device as ATP_CAPTURE_DEVICE_LIMIT
+ *   through the error callbacks and retried at the next rescan.
  */
 import os from 'node:os';
 import { isAtpError, layoutForArch, type AxisRange, type DeviceInfo, type DeviceKind, type InputEventLayout, type ProcInputDevice } from '@atp/protocol';
@@ -23,7 +25,6 @@ import { resolveAbsRange } from './abs-ranges.js';
 import { identityOf, toDeviceInfo } from './devices.js';
 import { HotplugWatcher, scanPresentDevices } from './hotplug.js';
 import { EvdevReader } from './reader.js';
-import { currentThreadpoolSize } from './threadpool.js';
 import { EvdevTranslator, ModifierState } from './translate.js';
 
 export interface LinuxEvdevCaptureOptions {
@@ -39,7 +40,12 @@ export interface LinuxEvdevCaptureOptions {
   kinds?: readonly DeviceKind[];
   rescanMs?: number;
   settleMs?: number;
+  /** Most devices open at once (default DEFAULT_MAX_DEVICES). */
+  maxDevices?: number;
 }
+
+export const DEFAULT_MAX_DEVICES = 128;
+const OUT_OF_DESCRIPTORS = new Set(['EMFILE', 'ENFILE']);
 
 export const DEFAULT_PROC_DEVICES_PATH = '/proc/bus/input/devices';
 export const DEFAULT_DEV_DIR = '/dev/input';
@@ -54,8 +60,8 @@ interface Entry {
   info: DeviceInfo;
   translator: EvdevTranslator;
   reader: EvdevReader | undefined;
-  /** opening -> open -> ended (reader stopped; waits for the device to leave the list). */
-  state: 'opening' | 'open' | 'ended';
+  /** open -> ended (reader stopped; waits for the device to leave the list). */
+  state: 'open' | 'ended';
 }
 
 export class LinuxEvdevCapture implements Capture {
@@ -68,7 +74,8 @@ export class LinuxEvdevCapture implements Capture {
   private readonly wordBits: 32 | 64;
   private hotplug: HotplugWatcher | undefined;
   private running = false;
-  private poolWarned = false;
+  /** Identities already reported as over the limit (reported once each until they fit). */
+  private readonly overLimit = new Set<string>();
 
   constructor(private readonly options: LinuxEvdevCaptureOptions = {}) {
     this.procDevicesPath = options.procDevicesPath ?? DEFAULT_PROC_DEVICES_PATH;
@@ -95,7 +102,7 @@ export class LinuxEvdevCapture implements Capture {
       onScanError: (error) => this.emitter.fail(captureError('ATP_CAPTURE_DEVICE_LIST', `cannot read ${this.procDevicesPath}: ${String(error)}`, { cause: error })),
     });
     this.hotplug.start();
-    await Promise.all(this.apply(initial));
+    this.apply(initial);
   }
 
   async stop(): Promise<void> {
@@ -122,18 +129,36 @@ export class LinuxEvdevCapture implements Capture {
     return this.emitter.events(options);
   }
 
-  /** Reconciles the open devices with a scan; returns the pending opens. */
-  private apply(present: readonly ProcInputDevice[]): Promise<void>[] {
-    if (!this.running) return [];
+  /** Reconciles the open devices with a scan (opens are synchronous). */
+  private apply(present: readonly ProcInputDevice[]): void {
+    if (!this.running) return;
     const wanted = new Map(present.filter((d) => this.wants(d)).map((d) => [identityOf(d), d]));
     for (const [identity, entry] of this.entries) {
       if (!wanted.has(identity)) this.remove(identity, entry);
     }
-    const opening: Promise<void>[] = [];
+    for (const identity of this.overLimit) if (!wanted.has(identity)) this.overLimit.delete(identity);
     for (const [identity, dev] of wanted) {
-      if (!this.entries.has(identity)) opening.push(this.add(identity, dev));
+      if (this.entries.has(identity)) continue;
+      if (this.entries.size >= this.maxDevices) this.limitReached(identity, dev, undefined);
+      else this.add(identity, dev);
     }
-    return opening;
+  }
+
+  private get maxDevices(): number {
+    return this.options.maxDevices ?? DEFAULT_MAX_DEVICES;
+  }
+
+  /** A device that cannot be opened for lack of room: reported once, retried at every rescan. */
+  private limitReached(identity: string, dev: ProcInputDevice, errno: string | undefined): void {
+    if (this.overLimit.has(identity)) return;
+    this.overLimit.add(identity);
+    const node = dev.eventNode ?? '?';
+    const why = errno === undefined ? `${this.maxDevices} devices are open (the limit; set maxDevices)` : `the process is out of file descriptors (${errno})`;
+    this.emitter.fail(
+      captureError('ATP_CAPTURE_DEVICE_LIMIT', `not capturing ${node} (${dev.name}): ${why}`, {
+        details: { device: node, name: dev.name, open: this.entries.size, maxDevices: this.maxDevices, ...(errno === undefined ? {} : { errno }) },
+      }),
+    );
   }
 
   private wants(dev: ProcInputDevice): boolean {
@@ -141,16 +166,16 @@ export class LinuxEvdevCapture implements Capture {
     return kinds === undefined || kinds.includes(toDeviceInfo(dev).kind);
   }
 
-  private async add(identity: string, dev: ProcInputDevice): Promise<void> {
+  private add(identity: string, dev: ProcInputDevice): void {
     const base = toDeviceInfo(dev);
     const absRange = resolveAbsRange(dev, base.id, this.options.absRanges);
     const info = toDeviceInfo(dev, absRange);
     const translator = new EvdevTranslator({ device: info.id, modifiers: this.modifiers, ...(absRange === undefined ? {} : { absRange }) });
-    const entry: Entry = { dev, info, translator, reader: undefined, state: 'opening' };
+    const entry: Entry = { dev, info, translator, reader: undefined, state: 'open' };
     this.entries.set(identity, entry);
     const nodePath = `${this.devDir}/${dev.eventNode ?? ''}`;
     try {
-      const reader = await EvdevReader.open(nodePath, {
+      entry.reader = EvdevReader.open(nodePath, {
         layout: this.options.layout ?? layoutForArch(process.arch),
         onEvents: (raw) => {
           if (this.entries.get(identity) !== entry) return;
@@ -159,18 +184,19 @@ export class LinuxEvdevCapture implements Capture {
         onEnd: () => this.ended(identity, entry),
         onError: (error) => this.emitter.fail(error),
       });
-      if (this.entries.get(identity) !== entry || !this.running) {
-        await reader.close();
+      this.overLimit.delete(identity);
+      this.emitter.emit({ kind: 'device', t: Date.now(), device: info.id, change: 'added', info });
+    } catch (error) {
+      const errno = isAtpError(error) ? error.details.errno : undefined;
+      if (typeof errno === 'string' && OUT_OF_DESCRIPTORS.has(errno)) {
+        // Forget the entry so the next rescan tries again once descriptors are free.
+        this.entries.delete(identity);
+        translator.close();
+        this.limitReached(identity, dev, errno);
         return;
       }
-      entry.reader = reader;
-      entry.state = 'open';
-      this.emitter.emit({ kind: 'device', t: Date.now(), device: info.id, change: 'added', info });
-      this.checkPool();
-    } catch (error) {
-      if (this.entries.get(identity) === entry) entry.state = 'ended';
+      entry.state = 'ended';
       // A node that vanished between the scan and the open is hotplug, not an error.
-      const errno = isAtpError(error) ? error.details.errno : undefined;
       if (errno !== 'ENOENT' && errno !== 'ENODEV') {
         this.emitter.fail(isAtpError(error) ? error : captureError('ATP_CAPTURE_DEVICE_OPEN', `cannot open ${nodePath}: ${String(error)}`, { cause: error }));
       }
@@ -193,14 +219,5 @@ export class LinuxEvdevCapture implements Capture {
     entry.translator.close();
     if (wasOpen) this.emitter.emit({ kind: 'device', t: Date.now(), device: entry.info.id, change: 'removed', info: entry.info });
     this.hotplug?.rescan();
-  }
-
-  private checkPool(): void {
-    const open = [...this.entries.values()].filter((e) => e.state === 'open').length;
-    const pool = currentThreadpoolSize();
-    // Warn once fewer than two threads are left for everything else.
-    if (this.poolWarned || open + 2 <= pool) return;
-    this.poolWarned = true;
-    this.emitter.fail(captureError('ATP_CAPTURE_THREADPOOL', `${open} input devices are open but UV_THREADPOOL_SIZE is ${pool}: call configureThreadpool() before anything uses the pool`, { details: { open, pool } }));
   }
 }

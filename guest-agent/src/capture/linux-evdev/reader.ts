@@ -1,31 +1,28 @@
 /**
- * I/O adapter: reads one evdev node (or any readable path, e.g. a FIFO standing
+ * I/O adapter: reads one evdev node (or any pollable path, e.g. a FIFO standing
  * in for one in tests) and hands decoded records to its owner.
  *
- * Promptness: the guest's evdev client buffer holds only 64 events; a slow reader
- * makes the kernel drop them (SYN_DROPPED). So the reader keeps a read in flight
- * at all times, asks for many records per read (evdev returns every complete
- * record that fits), and double-buffers: the next read is issued *before* the
- * records of the last one are decoded and handed on.
+ * Mechanism: the node is opened non-blocking and watched by the event loop's
+ * epoll (io/pollable-stream.ts explains why and what else was tried). Nothing
+ * blocks a libuv threadpool thread, so any number of devices can be open and
+ * the rest of the agent (link, exec, config) never waits behind them.
  *
- * Threads: Node has no readiness polling for character devices (net.Socket
- * refuses them), so reads go through the libuv threadpool, and a read on an idle
- * device blocks one pool thread until input arrives. Every open device therefore
- * holds one pool thread; see threadpool.ts for sizing UV_THREADPOOL_SIZE. close()
- * closes the descriptor at once, but a read already blocked in the kernel keeps
- * its thread until the next event, EOF or device removal releases it; its data is
- * then discarded.
+ * Promptness: the guest's evdev client buffer holds only 64 events; a slow reader
+ * makes the kernel drop them (SYN_DROPPED). The stream is read the moment epoll
+ * says the node is readable, until EAGAIN, so a burst is drained in one wake-up.
+ *
+ * Ends: EOF (a FIFO's writer closed) is 'eof'; ENODEV/ENOENT/ENXIO/EIO (the
+ * device was unplugged) is 'gone'; anything else is 'error' after onError.
  */
-import fs from 'node:fs';
-import { InputEventDecoder, type AtpError, type InputEventLayout, type RawInputEvent } from '@atp/protocol';
+import type net from 'node:net';
+import { InputEventDecoder, isAtpError, type AtpError, type InputEventLayout, type RawInputEvent } from '@atp/protocol';
+import { openNonBlocking, pollableStream } from '../../io/pollable-stream.js';
 import { captureError } from '../errors.js';
 
 export type ReaderEnd = 'eof' | 'gone' | 'error';
 
 export interface EvdevReaderOptions {
   layout?: InputEventLayout;
-  /** Records asked for per read (default 512: eight times the kernel's client buffer). */
-  chunkRecords?: number;
   onEvents: (events: RawInputEvent[]) => void;
   /** The stream ended by itself: EOF, the device went away, or a read failed (after onError). */
   onEnd: (reason: ReaderEnd) => void;
@@ -40,38 +37,52 @@ function errnoCode(error: unknown): string | undefined {
   return typeof code === 'string' ? code : undefined;
 }
 
-/** Opens `path` read-only; rejects with ATP_CAPTURE_DEVICE_OPEN (details.errno says why). */
-export function openDevice(path: string): Promise<number> {
-  return new Promise((resolve, reject) => {
-    fs.open(path, fs.constants.O_RDONLY, (error, fd) => {
-      if (error === null) resolve(fd);
-      else reject(captureError('ATP_CAPTURE_DEVICE_OPEN', `cannot open ${path}: ${error.message}`, { details: { path, errno: errnoCode(error) }, cause: error }));
-    });
-  });
+/**
+ * Opens `path` read-only, non-blocking, as a pollable stream. Throws
+ * ATP_CAPTURE_DEVICE_OPEN (details.errno says why: EMFILE when the process is
+ * out of descriptors, EPERM when the node cannot be polled).
+ */
+export function openDeviceStream(path: string): net.Socket {
+  let fd: number;
+  try {
+    fd = openNonBlocking(path);
+  } catch (error) {
+    throw captureError('ATP_CAPTURE_DEVICE_OPEN', `cannot open ${path}: ${(error as Error).message}`, { details: { path, errno: errnoCode(error) }, cause: error });
+  }
+  try {
+    return pollableStream(fd, path);
+  } catch (error) {
+    const errno = isAtpError(error) ? error.details.errno : undefined;
+    throw captureError('ATP_CAPTURE_DEVICE_OPEN', `cannot open ${path}: ${(error as Error).message}`, { details: { path, errno }, cause: error });
+  }
 }
 
 export class EvdevReader {
   readonly path: string;
   private readonly decoder: InputEventDecoder;
-  private readonly buffers: [Buffer, Buffer];
-  private next: 0 | 1 = 0;
   private closed = false;
-  private fd: number | undefined;
+  private readonly closedPromise: Promise<void>;
 
-  private constructor(path: string, fd: number, private readonly options: EvdevReaderOptions) {
+  private constructor(
+    path: string,
+    private readonly socket: net.Socket,
+    private readonly options: EvdevReaderOptions,
+  ) {
     this.path = path;
-    this.fd = fd;
     this.decoder = new InputEventDecoder(options.layout ?? 'timeval64');
-    const size = this.decoder.recordSize * Math.max(1, options.chunkRecords ?? 512);
-    this.buffers = [Buffer.alloc(size), Buffer.alloc(size)];
+    this.closedPromise = new Promise((resolve) => socket.once('close', () => resolve()));
+    socket.on('data', (chunk: Buffer) => {
+      if (this.closed) return;
+      const events = this.decoder.push(chunk);
+      if (events.length > 0) this.options.onEvents(events);
+    });
+    socket.once('end', () => this.finish('eof'));
+    socket.on('error', (error) => this.finish(GONE.has(errnoCode(error) ?? '') ? 'gone' : 'error', error));
   }
 
-  /** Opens the path and starts reading at once. */
-  static async open(path: string, options: EvdevReaderOptions): Promise<EvdevReader> {
-    const fd = await openDevice(path);
-    const reader = new EvdevReader(path, fd, options);
-    reader.read();
-    return reader;
+  /** Opens the path and starts reading at once (synchronous open: never waits for a pool thread). */
+  static open(path: string, options: EvdevReaderOptions): EvdevReader {
+    return new EvdevReader(path, openDeviceStream(path), options);
   }
 
   get isClosed(): boolean {
@@ -80,43 +91,17 @@ export class EvdevReader {
 
   /** Stops reading and closes the descriptor; no callback fires afterwards. */
   close(): Promise<void> {
-    if (this.closed) return Promise.resolve();
-    this.closed = true;
-    return this.release();
-  }
-
-  private release(): Promise<void> {
-    const fd = this.fd;
-    this.fd = undefined;
-    if (fd === undefined) return Promise.resolve();
-    return new Promise((resolve) => {
-      fs.close(fd, () => resolve());
-    });
-  }
-
-  private read(): void {
-    if (this.closed || this.fd === undefined) return;
-    const buffer = this.buffers[this.next];
-    this.next = this.next === 0 ? 1 : 0;
-    fs.read(this.fd, buffer, 0, buffer.length, null, (error, bytes) => {
-      if (this.closed) return;
-      if (error !== null) {
-        this.finish(GONE.has(errnoCode(error) ?? '') ? 'gone' : 'error', error);
-        return;
-      }
-      if (bytes === 0) {
-        this.finish('eof');
-        return;
-      }
-      this.read();
-      const events = this.decoder.push(buffer.subarray(0, bytes));
-      if (events.length > 0) this.options.onEvents(events);
-    });
+    if (!this.closed) {
+      this.closed = true;
+      this.socket.destroy();
+    }
+    return this.closedPromise;
   }
 
   private finish(reason: ReaderEnd, error?: Error): void {
+    if (this.closed) return;
     this.closed = true;
-    void this.release();
+    this.socket.destroy();
     if (reason === 'error') {
       this.options.onError(captureError('ATP_CAPTURE_DEVICE_READ', `reading ${this.path} failed: ${error?.message ?? 'unknown error'}`, { details: { path: this.path, errno: errnoCode(error) }, cause: error }));
     }

@@ -15,6 +15,10 @@ export const GUEST_QGA_PATH = '/usr/sbin/qemu-ga';
 export const AGENT_PORT_NAME = 'org.atp.agent.0';
 export const QGA_PORT_NAME = 'org.qemu.guest_agent.0';
 export const LAB_READY_MARK = 'atp-init: services started';
+/** fw_cfg file the host fills with the agent token (QEMU -fw_cfg name=…,file=…; see vm-args.ts). */
+export const TOKEN_FW_CFG_NAME = 'opt/org.atp/token';
+/** Where /init puts the token for the agent (mode 0600, root). */
+export const GUEST_TOKEN_PATH = '/run/atp/token';
 
 /** 'bundle': node + agent.mjs; 'single-file': the prebuilt executable at GUEST_AGENT_BINARY_PATH. */
 export type GuestAgentKind = 'bundle' | 'single-file';
@@ -26,7 +30,7 @@ export interface InitScriptOptions {
   agent: boolean;
   /** How the agent is started (default 'bundle'). */
   agentKind?: GuestAgentKind;
-  /** Arguments after the bundle (or executable) path; `--token <token>` is appended from the kernel command line. */
+  /** Arguments after the bundle (or executable) path; `--token-file` is appended (the token comes from fw_cfg, or atp.token= on the command line). */
   agentArgs: readonly string[];
 }
 
@@ -34,6 +38,8 @@ export interface InitScriptOptions {
 export function agentCommand(kind: GuestAgentKind): string {
   return kind === 'single-file' ? GUEST_AGENT_BINARY_PATH : `${GUEST_NODE_PATH} ${GUEST_AGENT_PATH}`;
 }
+
+const dirOf = (file: string): string => file.slice(0, file.lastIndexOf('/'));
 
 /** Single-quotes a word for sh (the script is ours; this only guards odd module or argument text). */
 const q = (word: string): string => `'${word.replace(/'/g, `'\\''`)}'`;
@@ -69,15 +75,23 @@ while [ $i -lt 100 ]; do
   sleep 0.1
 done
 log "virtio ports: $(ls /dev/virtio-ports | tr '\\n' ' ')"
+# The token: from fw_cfg (the lab), else atp.token= on the kernel command line
+# (older launchers; every guest process can read /proc/cmdline). The agent gets
+# it in a root-only file, never on its own command line.
 token=
+tokenfile=/sys/firmware/qemu_fw_cfg/by_name/${TOKEN_FW_CFG_NAME}/raw
+[ -r "$tokenfile" ] && token=$(cat "$tokenfile")
 agent_id=lab
 for arg in $(cat /proc/cmdline); do
   case "$arg" in
-    atp.token=*) token="\${arg#atp.token=}" ;;
+    atp.token=*) [ -n "$token" ] || token="\${arg#atp.token=}" ;;
     atp.agent=*) agent_id="\${arg#atp.agent=}" ;;
   esac
 done
-case "$token" in *[!A-Za-z0-9._-]*) log "ignoring a malformed atp.token"; token= ;; esac
+case "$token" in *[!A-Za-z0-9._-]*) log "ignoring a malformed agent token"; token= ;; esac
+mkdir -p ${dirOf(GUEST_TOKEN_PATH)}
+(umask 077; echo "$token" > ${GUEST_TOKEN_PATH})
+token=
 case "$agent_id" in *[!A-Za-z0-9._:-]*) log "ignoring a malformed atp.agent"; agent_id=lab ;; esac
 cat > /run/atp-qga <<'EOF'
 #!/bin/sh
@@ -96,8 +110,8 @@ exec /bin/busybox init
 function agentService(command: string, args: readonly string[]): string {
   return `cat > /run/atp-agent <<EOF
 #!/bin/sh
-export ATP_TOKEN="$token" ATP_AGENT_ID="$agent_id" ATP_AGENT_PORT=/dev/virtio-ports/${AGENT_PORT_NAME}
-${command} ${args.map(q).join(' ')} --token "$token" > /dev/console 2>&1
+export ATP_AGENT_ID="$agent_id"
+${command} ${args.map(q).join(' ')} --token-file ${GUEST_TOKEN_PATH} > /dev/console 2>&1
 echo "atp-init: agent exited with \\$?" > /dev/console
 sleep 1
 EOF

@@ -4,6 +4,10 @@
  * modules). Each entry depends only on entries before it, so plain busybox
  * `insmod` works without modules.dep: no depmod (and no kmod package) needed.
  * Paths come from the package's own modules.order. Pure.
+ * `button` (ACPI power button) and `pcspkr` (PC speaker) add the input devices
+ * every desktop guest has, so even the minimal lab has five (a fifth device is
+ * what once starved the agent); `qemu_fw_cfg` lets /init read the agent token
+ * from a fw_cfg file instead of the kernel command line.
  */
 import { AtpError } from '@atp/protocol';
 
@@ -27,6 +31,9 @@ export const LAB_MODULES = [
   'hid',
   'usbhid',
   'hid-generic',
+  'button',
+  'pcspkr',
+  'qemu_fw_cfg',
 ] as const;
 
 const canonical = (name: string): string => name.replace(/-/g, '_');

@@ -78,6 +78,20 @@ export const stop = (qmp: QmpExecutor, options?: QmpExecuteOptions): Promise<voi
 export const cont = (qmp: QmpExecutor, options?: QmpExecuteOptions): Promise<void> => runVoid(qmp, 'cont', undefined, options);
 export const systemReset = (qmp: QmpExecutor, options?: QmpExecuteOptions): Promise<void> => runVoid(qmp, 'system_reset', undefined, options);
 export const systemPowerdown = (qmp: QmpExecutor, options?: QmpExecuteOptions): Promise<void> => runVoid(qmp, 'system_powerdown', undefined, options);
+/**
+ * Hotplugs a device (`device_add`): `driver` plus its properties, e.g.
+ * { driver: 'usb-kbd', id: 'kbd1', bus: 'xhci0.0' }. Values are passed as QEMU
+ * takes them on -device (strings, numbers, booleans).
+ */
+export async function deviceAdd(qmp: QmpExecutor, device: { driver: string; id: string } & Record<string, string | number | boolean>, options?: QmpExecuteOptions): Promise<void> {
+  const valid = validate(z.object({ driver: z.string().min(1), id: z.string().min(1) }).catchall(z.union([z.string(), z.number(), z.boolean()])), device, 'device_add arguments');
+  await runVoid(qmp, 'device_add', valid, options);
+}
+
+/** Asks QEMU to unplug device `id` (`device_del`); the guest may take a moment (DEVICE_DELETED follows). */
+export const deviceDel = (qmp: QmpExecutor, id: string, options?: QmpExecuteOptions): Promise<void> =>
+  runVoid(qmp, 'device_del', { id: validate(z.string().min(1), id, 'device_del id') }, options);
+
 /** QEMU replies, then exits and closes the connection. */
 export const quit = (qmp: QmpExecutor, options?: QmpExecuteOptions): Promise<void> => runVoid(qmp, 'quit', undefined, options);
 
