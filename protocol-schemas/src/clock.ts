@@ -4,17 +4,26 @@
  * A ping leaves the local side at t1 (local clock), arrives at t2 and its pong
  * leaves at t3 (both remote clock), and the pong arrives at t4 (local clock).
  * With symmetric paths, offset = remote − local = ((t2 − t1) + (t3 − t4)) / 2 and
- * the network round trip is (t4 − t1) − (t3 − t2). An asymmetric path shifts the
- * offset by at most half the round trip, which is why low-delay samples are the
- * trustworthy ones.
+ * the network round trip is (t4 − t1) − (t3 − t2).
  *
- * Estimator: drop samples with a negative or non-finite delay (impossible, so a
- * clock was stepped or a timestamp is wrong), keep the fastest half by delay (at
- * least one), and take the median of their offsets, which ignores the few that a
- * scheduler stall skewed. Uncertainty is the larger of half the smallest round
- * trip (the NTP error bound of the best sample) and the median absolute
- * deviation of the kept offsets (how much they disagree). It is an estimate, not
- * a hard bound.
+ * Paths are not symmetric: a ping waits behind whatever keeps the receiver busy
+ * (a browser page loading or handling input, a polled virtio port, a loaded
+ * event loop) while its pong leaves at once, or the other way round. Causality
+ * alone bounds the true offset of every exchange: the ping cannot arrive before
+ * it left and the pong cannot arrive before it left, so the offset lies in
+ * [t3 − t4, t2 − t1], i.e. within delay/2 of the sample's offset, however
+ * lopsided the legs were.
+ *
+ * Estimator (NTP's clock filter): drop samples with a negative or non-finite
+ * delay (impossible, so a clock was stepped or a timestamp is wrong), take the
+ * offset of the exchange with the smallest round trip, and report half that round
+ * trip as the uncertainty. Averaging the offsets of slower exchanges (a median of
+ * the fastest half did) does not cancel the asymmetry, which is one-sided, and
+ * claims the best sample's bound for an offset that is not the best sample's:
+ * measured with a page on the same machine, it put the offset at +6 to +11 ms
+ * with ±1.7 to ±3 ms while the truth was 0. If the samples' intervals do not all
+ * overlap the result (a clock stepped or drifted within the window), the
+ * uncertainty widens until the interval reaches every one of them.
  */
 import { AtpError } from './errors.js';
 
@@ -40,55 +49,42 @@ export interface ClockSample {
 export interface ClockEstimate {
   /** Remote clock minus local clock, in ms. */
   offsetMs: number;
-  /** How far the true offset may plausibly be from `offsetMs`, in ms. */
+  /**
+   * The true offset lies within ±this of `offsetMs`, in ms: a bound from
+   * causality, given timestamps on the clocks they claim and clocks that keep
+   * the same rate over the samples (the remote's own timestamp resolution is not
+   * included).
+   */
   uncertaintyMs: number;
-  /** The smallest round trip among the samples used, in ms. */
+  /** The smallest round trip among the samples, in ms (the one the offset comes from). */
   delayMs: number;
   /** Valid samples considered (negative-delay ones excluded). */
   samples: number;
-  /** Samples the median was taken over (the fastest ones). */
-  used: number;
-}
-
-export interface ClockEstimateOptions {
-  /** Fraction of the valid samples kept, fastest first (0 < f <= 1). Default 0.5. */
-  keepFraction?: number;
 }
 
 export function clockSample(t: ClockTimestamps): ClockSample {
   return { offsetMs: (t.t2 - t.t1 + (t.t3 - t.t4)) / 2, delayMs: t.t4 - t.t1 - (t.t3 - t.t2) };
 }
 
-/** Estimates the offset from pings (raw timestamps or computed samples). Throws ATP_CLOCK_NO_SAMPLES. */
-export function estimateClockOffset(
-  input: ReadonlyArray<ClockTimestamps | ClockSample>,
-  options: ClockEstimateOptions = {},
-): ClockEstimate {
-  const keepFraction = options.keepFraction ?? 0.5;
-  if (!(keepFraction > 0 && keepFraction <= 1)) {
-    throw new AtpError('ATP_SCHEMA_INVALID', `keepFraction must be in (0, 1], got ${keepFraction}`);
-  }
+/** Estimates the offset from pings (raw timestamps or computed samples, oldest first). Throws ATP_CLOCK_NO_SAMPLES. */
+export function estimateClockOffset(input: ReadonlyArray<ClockTimestamps | ClockSample>): ClockEstimate {
   const valid = input
     .map((s) => ('offsetMs' in s ? s : clockSample(s)))
-    .filter((s) => Number.isFinite(s.offsetMs) && Number.isFinite(s.delayMs) && s.delayMs >= 0)
-    .sort((a, b) => a.delayMs - b.delayMs);
-  const first = valid[0];
-  if (first === undefined) {
+    .filter((s) => Number.isFinite(s.offsetMs) && Number.isFinite(s.delayMs) && s.delayMs >= 0);
+  let best = valid[0];
+  if (best === undefined) {
     throw new AtpError('ATP_CLOCK_NO_SAMPLES', `no usable clock samples (${input.length} given, none with a finite, non-negative round trip)`, {
       details: { given: input.length },
     });
   }
-  const kept = valid.slice(0, Math.max(1, Math.ceil(valid.length * keepFraction)));
-  const offsets = kept.map((s) => s.offsetMs);
-  const offsetMs = median(offsets);
-  const spread = median(offsets.map((o) => Math.abs(o - offsetMs)));
-  return {
-    offsetMs,
-    uncertaintyMs: Math.max(first.delayMs / 2, spread),
-    delayMs: first.delayMs,
-    samples: valid.length,
-    used: kept.length,
-  };
+  // The latest of equally fast samples: it reflects the clocks as they are now.
+  for (const s of valid) if (s.delayMs <= best.delayMs) best = s;
+  const offsetMs = best.offsetMs;
+  let uncertaintyMs = best.delayMs / 2;
+  // With consistent clocks every sample's interval contains the truth, which is
+  // within best.delay/2 of offsetMs, so this only widens for a stepped or drifting clock.
+  for (const s of valid) uncertaintyMs = Math.max(uncertaintyMs, Math.abs(s.offsetMs - offsetMs) - s.delayMs / 2);
+  return { offsetMs, uncertaintyMs, delayMs: best.delayMs, samples: valid.length };
 }
 
 /** A remote (guest) timestamp on the local (host) clock. */
@@ -99,11 +95,4 @@ export function toLocalTime(remoteT: number, estimate: Pick<ClockEstimate, 'offs
 /** A local timestamp on the remote clock. */
 export function toRemoteTime(localT: number, estimate: Pick<ClockEstimate, 'offsetMs'>): number {
   return localT + estimate.offsetMs;
-}
-
-function median(values: readonly number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = sorted.length >> 1;
-  const hi = sorted[mid] ?? Number.NaN;
-  return sorted.length % 2 === 1 ? hi : ((sorted[mid - 1] ?? hi) + hi) / 2;
 }

@@ -40,7 +40,6 @@ describe('estimateClockOffset', () => {
     expect(e.delayMs).toBeCloseTo(2, 9);
     expect(e.uncertaintyMs).toBeCloseTo(1, 9);
     expect(e.samples).toBe(5);
-    expect(e.used).toBe(3);
   });
 
   it('stays within half the best round trip under asymmetric delays', () => {
@@ -69,16 +68,25 @@ describe('estimateClockOffset', () => {
       { offsetMs: 999, delayMs: Number.NaN },
       { offsetMs: 10, delayMs: 2 },
     ]);
-    expect(e).toEqual({ offsetMs: 10, delayMs: 2, uncertaintyMs: 1, samples: 1, used: 1 });
+    expect(e).toEqual({ offsetMs: 10, delayMs: 2, uncertaintyMs: 1, samples: 1 });
   });
 
-  it('reports the spread of disagreeing offsets as uncertainty', () => {
-    const e = estimateClockOffset(
-      [0, 10, 20, 30, 40].map((o) => ({ offsetMs: o, delayMs: 0.2 })),
-      { keepFraction: 1 },
-    );
-    expect(e.offsetMs).toBe(20);
-    expect(e.uncertaintyMs).toBe(10);
+  it('widens the uncertainty to reach samples that disagree (a clock stepped within the window)', () => {
+    const e = estimateClockOffset([0, 10, 20, 30, 40].map((o) => ({ offsetMs: o, delayMs: 0.2 })));
+    // The latest of the equally fast samples, and an interval that reaches the oldest one.
+    expect(e.offsetMs).toBe(40);
+    expect(e.uncertaintyMs).toBeCloseTo(39.9, 9);
+  });
+
+  it('brackets the truth when pings wait at a busy receiver and pongs do not (measured with a page in Chromium)', () => {
+    // Legs (ms) of a hub ↔ page run on one machine, true offset 0: the page's
+    // main thread was busy while pings arrived. A median of the fastest half said
+    // +6.4 ± 1.7 ms here.
+    const legs = [[25.9, 0.55], [64.12, 1.04], [32.92, 1.59], [17.8, 1.77], [2.95, 0.52], [15.35, 2.52]] as const;
+    const e = estimateClockOffset(legs.map(([up, down], i) => exchange(1_000 * i, 0, up, 0.1, down)));
+    expect(Math.abs(e.offsetMs)).toBeLessThanOrEqual(e.uncertaintyMs);
+    expect(e.offsetMs).toBeCloseTo((2.95 - 0.52) / 2, 9);
+    expect(e.uncertaintyMs).toBeCloseTo((2.95 + 0.52) / 2, 9);
   });
 
   it('uncertainty shrinks as the best round trip shrinks', () => {
@@ -90,12 +98,9 @@ describe('estimateClockOffset', () => {
   it('refuses an empty or unusable sample set', () => {
     expect(() => estimateClockOffset([])).toThrow(expect.objectContaining({ code: 'ATP_CLOCK_NO_SAMPLES' }));
     expect(() => estimateClockOffset([{ offsetMs: 1, delayMs: -1 }])).toThrow(expect.objectContaining({ code: 'ATP_CLOCK_NO_SAMPLES' }));
-    expect(() => estimateClockOffset([{ offsetMs: 1, delayMs: 1 }], { keepFraction: 0 })).toThrow(
-      expect.objectContaining({ code: 'ATP_SCHEMA_INVALID' }),
-    );
   });
 
-  it('property: the true offset lies within the estimate ± max delay/2 for any paths', () => {
+  it('property: the true offset lies within the estimate ± its uncertainty for any paths', () => {
     fc.assert(
       fc.property(
         fc.double({ min: -1e9, max: 1e9, noNaN: true }),
@@ -104,8 +109,9 @@ describe('estimateClockOffset', () => {
         (offset, paths) => {
           const samples = paths.map(([up, down], i) => exchange(i * 10, offset, up, 0.1, down));
           const e = estimateClockOffset(samples);
-          const worst = Math.max(...paths.map(([up, down]) => (up + down) / 2));
-          expect(Math.abs(e.offsetMs - offset)).toBeLessThanOrEqual(worst + 1e-6 * Math.max(1, Math.abs(offset)));
+          const best = Math.min(...paths.map(([up, down]) => (up + down) / 2));
+          expect(Math.abs(e.offsetMs - offset)).toBeLessThanOrEqual(e.uncertaintyMs + 1e-6 * Math.max(1, Math.abs(offset)));
+          expect(e.uncertaintyMs).toBeLessThanOrEqual(best + 1e-6 * Math.max(1, Math.abs(offset)));
         },
       ),
     );

@@ -127,7 +127,10 @@ export class VerifierLink {
   }
 
   private onFrame(data: unknown): void {
-    this.lastRx = now();
+    // A ping's t2 is its arrival, taken before parsing: time spent parsing is the
+    // page's, not the path's, and would otherwise lengthen the inbound leg.
+    const t2 = now();
+    this.lastRx = t2;
     let message: AgentMessage;
     try {
       if (typeof data !== 'string') throw new AtpError('ATP_HUB_FRAME', 'binary frame from the host');
@@ -137,7 +140,6 @@ export class VerifierLink {
       this.report();
       return;
     }
-    const t2 = now();
     switch (message.type) {
       case 'welcome':
         this.onWelcome(message.body.sessionId, message.body.ackedSeq, message.body.heartbeatMs);

@@ -1,7 +1,8 @@
 /**
  * Clock-offset tracking for one agent boot: outstanding pings by id (t1), the
  * samples completed by pongs (t4 taken on receipt), and the estimate from the
- * most recent samples (median of the fastest, see protocol-schemas clock.ts).
+ * most recent samples (the fastest exchange bounds it, see protocol-schemas
+ * clock.ts); the window lets the estimate follow a clock that drifts.
  * Pure: the caller passes the times.
  */
 import { estimateClockOffset, type ClockEstimate, type ClockTimestamps, type PongBody } from '@atp/protocol';
