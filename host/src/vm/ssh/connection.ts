@@ -149,8 +149,15 @@ export class SshConnection {
     };
     const label = `${endpoint.user}@${knownHostName(endpoint.host, endpoint.port)}`;
     await new Promise<void>((resolve, reject) => {
+      let failed = false;
       const fail = (e: Error & { level?: string }): void => {
         client.removeListener('ready', ready);
+        client.removeListener('close', closedEarly);
+        if (failed) return;
+        failed = true;
+        // A refused handshake can be followed by a second error (the server resetting the
+        // socket we are ending): without a listener it would be an uncaught exception.
+        client.on('error', () => undefined);
         client.end();
         if (refusal) return reject(refusal);
         const details = { host: endpoint.host, port: endpoint.port, level: e.level };
@@ -165,7 +172,7 @@ export class SshConnection {
       };
       const closedEarly = (): void => fail(new Error('connection closed during the handshake'));
       client.once('ready', ready);
-      client.once('error', fail);
+      client.on('error', fail);
       client.once('close', closedEarly);
       try {
         client.connect(config);
