@@ -1,5 +1,6 @@
 /**
- * The agent says which part of it is stuck instead of staying silent: the real
+ * The agent says what is wrong on its side, and which part of it is stuck,
+ * instead of staying silent: the real
  * agent run loop (runAgent with the stdin-json capture over a TCP link) against
  * the real hub (AgentHub), with real faults: a host that is not there yet, and
  * libuv's threadpool starved by blocked opens of FIFOs, the failure that once
@@ -13,6 +14,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { PassThrough } from 'node:stream';
 import { afterEach, describe, expect, it } from 'vitest';
+import { encodeInputEvents } from '@atp/protocol';
 import { runAgent } from '../guest-agent/src/cli/agent.js';
 import { createJsonLogger } from '../guest-agent/src/cli/log.js';
 import { loadAgentConfig } from '../guest-agent/src/config.js';
@@ -40,9 +42,9 @@ interface RunningAgent {
   stdin: PassThrough;
 }
 
-async function startAgent(port: number, agentId: string): Promise<RunningAgent> {
+async function startAgent(port: number, agentId: string, flags: Record<string, string> = { capture: 'stdin-json' }): Promise<RunningAgent> {
   const config = await loadAgentConfig({
-    flags: { link: 'tcp', endpoint: `127.0.0.1:${port}`, token: TOKEN, agentId, capture: 'stdin-json', watchdogMs: '1000' },
+    flags: { link: 'tcp', endpoint: `127.0.0.1:${port}`, token: TOKEN, agentId, watchdogMs: '1000', ...flags },
   });
   const lines: string[] = [];
   const stdin = new PassThrough();
@@ -122,5 +124,28 @@ describe('agent watchdog', () => {
     await items.until((all) => stalled(all, 'threadpool', true), 'the threadpool stall resolved', 20_000);
     await waitUntil(() => opened.length === threads, 'the blocked opens to finish', 10_000);
     for (const fd of opened) fs.closeSync(fd);
+  });
+
+  it('tells the hub about input devices beyond its limit, in the hello, and captures the ones it holds', async () => {
+    const port = await freePort();
+    const { items } = await startHub(port);
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'atp-limit-'));
+    cleanups.push(() => rm(dir, { recursive: true, force: true }));
+    const block = (n: number): string =>
+      [`I: Bus=0011 Vendor=0001 Product=0001 Version=ab41`, `N: Name="keyboard ${n}"`, `P: Phys=isa/input${n}`, `S: Sysfs=/devices/input/input${n}`, 'U: Uniq=', `H: Handlers=kbd event${n}`, 'B: PROP=0', 'B: EV=120013', 'B: KEY=402000000 3803078f800d001 feffffdfffefffff fffffffffffffffe', ''].join('\n');
+    fs.writeFileSync(path.join(dir, 'devices'), [1, 2, 3].map(block).join('\n'));
+    for (const n of [1, 2, 3]) {
+      const made = spawnSync('mkfifo', [path.join(dir, `event${n}`)]);
+      if (made.status !== 0) throw new Error(`mkfifo is required by this test (apt-get install -y coreutils): ${String(made.error ?? made.stderr)}`);
+    }
+    const agent = await startAgent(port, 'wd-limit', { capture: 'linux-evdev', evdevDir: dir, evdevDevicesFile: path.join(dir, 'devices'), maxDevices: '2' });
+    await items.until((all) => all.some((i) => i.kind === 'connected'), 'the agent session');
+    const hello = items.of('connected')[0]?.hello;
+    expect(hello?.problems).toMatchObject([{ code: 'ATP_CAPTURE_DEVICE_LIMIT', details: { device: 'event3', open: 2, maxDevices: 2 } }]);
+    expect(agent.lines.some((l) => l.includes('ATP_CAPTURE_DEVICE_LIMIT'))).toBe(true);
+    const writer = fs.openSync(path.join(dir, 'event1'), fs.constants.O_WRONLY | fs.constants.O_NONBLOCK);
+    cleanups.push(() => fs.closeSync(writer));
+    fs.writeSync(writer, encodeInputEvents([{ sec: 1, usec: 0, type: 1, code: 30, value: 1 }, { sec: 1, usec: 0, type: 0, code: 0, value: 0 }]));
+    await items.until((all) => all.some((i) => i.kind === 'event' && i.event.kind === 'key' && i.event.device === 'event1'), 'the key from event1');
   });
 });

@@ -5,6 +5,7 @@
  * closed-loop pacing. The same boot serves the QGA check and the check that
  * stopping the lab leaves no QEMU process behind.
  */
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -74,6 +75,22 @@ describe('smoke suite on the lab VM', () => {
       const r = await qga.exec('/bin/sh', ['-c', 'echo atp-e2e; cat /proc/sys/kernel/ctrl-alt-del']);
       expect(r.exitCode).toBe(0);
       expect(Buffer.from(r.stdout).toString('utf8')).toBe('atp-e2e\n0\n');
+    } finally {
+      qga.close();
+    }
+  }, 120_000);
+
+  it('keeps the agent token off every command line, on the host (QEMU) and in the guest', async () => {
+    const { state } = up().target.vm;
+    expect(readFileSync(`/proc/${state.pid}/cmdline`, 'utf8')).not.toContain(state.token);
+    const qga = await QgaClient.connect({ path: state.sockets.qga }, { timeoutMs: 30_000 });
+    try {
+      // Every guest process's argv (the agent's among them) and the kernel's.
+      const r = await qga.exec('/bin/sh', ['-c', "for f in /proc/[0-9]*/cmdline /proc/cmdline; do tr '\\0' ' ' < $f; echo; done; stat -c '%a %U' /run/atp/token"]);
+      const out = Buffer.from(r.stdout).toString('utf8');
+      expect(out).toContain('--token-file /run/atp/token');
+      expect(out).not.toContain(state.token);
+      expect(out.trim().split('\n').at(-1)).toBe('600 root');
     } finally {
       qga.close();
     }
