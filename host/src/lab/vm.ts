@@ -223,7 +223,7 @@ export async function labDown(options: LabDirOptions = {}): Promise<{ wasRunning
   const hook = exitHooks.get(pid);
   if (hook) process.off('exit', hook);
   exitHooks.delete(pid);
-  for (const f of [paths.stateFile, paths.qmp, paths.qga, paths.agent]) await rm(f, { force: true });
+  for (const f of [paths.stateFile, paths.qmp, paths.qga, paths.agent, paths.token]) await rm(f, { force: true });
   return { wasRunning };
 }
 
