@@ -6,12 +6,8 @@
  * injected), writes its koffi.node asset next to itself and loads it, starts the
  * hook thread, installs and removes the low-level hooks, reads the session and
  * input desktop, and speaks the protocol over both transports.
- * What it does NOT prove: that the hooks observe real input. Nothing here
- * generates keyboard or mouse input for WH_KEYBOARD_LL / WH_MOUSE_LL (wine runs
- * without a display), so the hooks themselves are not exercised under wine; the
- * mapping from hook records to events is unit-tested in
- * guest-agent/test/windows-hook-mapping.test.ts, and the hooks need a real
- * Windows guest.
+ * The hooks observing real input are tested on an X display in
+ * test/agent-wine-hooks.test.ts (the wine rig); this file needs no display.
  *
  * Wine quirks handled here: a fresh WINEPREFIX per run (winecfg /v win10),
  * WINEDEBUG=-all, and stdout sent to a FILE (a pipe gives EBADF).

@@ -4,6 +4,7 @@ import fc from 'fast-check';
 import { keyToSet1, keyToVk, ObservedEventSchema } from '@atp/protocol';
 import { HookKeyboardTranslator, keyFromHook, set1FromHook, signedHighWord, translateMouseHook, virtualScreenRange } from '../src/capture/windows-hooks/hook-mapping.js';
 import { LLKHF, LLMHF, WM } from '../src/capture/windows-hooks/hook-mapping.js';
+import { sessionProblem } from '../src/capture/windows-hooks/session-check.js';
 
 const key = (message: number, vkCode: number, scanCode: number, flags = 0, t = 5) => ({ message, vkCode, scanCode, flags, t });
 
@@ -96,5 +97,14 @@ describe('mouse hook records', () => {
         return r.event === undefined || ObservedEventSchema.safeParse({ ...r.event, seq: 1 }).success;
       }),
     );
+  });
+});
+
+describe('where the Windows agent runs', () => {
+  it('warns in session 0, without an input desktop, and outside the console session; not in the console session', () => {
+    expect(sessionProblem({ sessionId: 1, consoleSessionId: 1, inputDesktop: 'Default' })).toBeUndefined();
+    expect(sessionProblem({ sessionId: 0, consoleSessionId: 1, inputDesktop: null })?.message).toMatch(/session 0 \(a service\)/);
+    expect(sessionProblem({ sessionId: 1, consoleSessionId: 1, inputDesktop: null })).toMatchObject({ code: 'ATP_CAPTURE_SESSION', details: { inputDesktop: null } });
+    expect(sessionProblem({ sessionId: 3, consoleSessionId: 1, inputDesktop: 'Default' })?.message).toMatch(/session 3, not the console session 1/);
   });
 });

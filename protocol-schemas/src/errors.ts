@@ -48,6 +48,7 @@ export const ERROR_CODES = {
   ATP_CAPTURE_DEVICE_LIMIT: 'An input device was not captured because the agent holds its maximum of open devices (maxDevices) or ran out of file descriptors; details name the device. Retried at every rescan.',
   ATP_IO_POLLABLE: 'A device node could not be watched for input through the event loop (the descriptor does not support poll, or this Node lacks the pipe_wrap binding).',
   ATP_CAPTURE_HOOKS: 'The Windows low-level keyboard/mouse hooks could not be installed (wrong platform, no interactive desktop, or SetWindowsHookExW failed).',
+  ATP_CAPTURE_SESSION: "The Windows agent runs where its hooks cannot see the user's input (session 0 / a service, an input desktop it cannot open, or a session other than the console's); it keeps running and says so in its log and hello.",
   ATP_CAPTURE_NATIVE: 'A native addon a capture backend needs (koffi) could not be found, written next to the executable, or loaded.',
 
   // Agent packaging (guest-agent/packaging)

@@ -20,12 +20,14 @@ import type { Capture, CaptureEventsOptions, CaptureHandlers, CapturedEvent } fr
 import { HookKeyboardTranslator, KEYBOARD_DEVICE, MOUSE_DEVICE, translateMouseHook, virtualScreenRange } from './hook-mapping.js';
 import type { HookTranslation } from './hook-mapping.js';
 import { hookThreadSource } from './hook-thread.js';
+import { sessionProblem } from './session-check.js';
 import type { HookThreadData, HookThreadReady } from './hook-thread.js';
 import type { DesktopInfo, Win32Api } from './win32-api.js';
 
 export { HookKeyboardTranslator, keyFromHook, set1FromHook, translateMouseHook, virtualScreenRange, signedHighWord } from './hook-mapping.js';
 export type { HookTranslation, KeyboardHookRecord, MouseHookRecord } from './hook-mapping.js';
 export type { DesktopInfo } from './win32-api.js';
+export { sessionProblem } from './session-check.js';
 
 export interface WindowsHooksCaptureOptions {
   keyboard?: boolean;
@@ -109,6 +111,8 @@ export class WindowsHooksCapture implements Capture {
       throw new AtpError('ATP_CAPTURE_HOOKS', `no hook could be installed: ${ready.error ?? 'unknown error'}`, { details: { ...ready } });
     }
     if (ready.error !== undefined) this.emitter.fail(new AtpError('ATP_CAPTURE_HOOKS', ready.error, { details: { ...ready } }));
+    const where = sessionProblem(api.desktop());
+    if (where !== undefined) this.emitter.fail(where);
   }
 
   async stop(): Promise<void> {
