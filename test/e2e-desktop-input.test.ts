@@ -65,14 +65,21 @@ function openDevices(): Map<string, string> {
   return open;
 }
 
-/** Injects `send` through `route`; resolves with the device id of the first new event of `kind`. */
+/**
+ * Injects `send` through `route`; resolves with the device id of the first new
+ * event of `kind` (for keys, the first press: the previous route's release may
+ * still be on its way), after that device's release arrived too.
+ */
 async function deviceOf(route: InputRoute, send: QmpInputEvent[], kind: ObservedEvent['kind'], what: string): Promise<string> {
   const { target, items } = up();
   const before = items.items.length;
+  const fresh = (): ObservedEvent[] => events(items.items.slice(before));
+  const first = (): ObservedEvent | undefined => fresh().find((e) => e.kind === kind && (e.kind !== 'key' || e.action === 'down'));
   await inputSendEvent(target.qmp, send, route);
-  await items.until((all) => events(all.slice(before)).some((e) => e.kind === kind), `a ${kind} event from ${what}`, 30_000);
-  const event = events(items.items.slice(before)).find((e) => e.kind === kind);
-  return event?.device ?? '';
+  await items.until(() => first() !== undefined, `a ${kind} event from ${what}`, 30_000);
+  const device = first()?.device ?? '';
+  if (kind === 'key') await items.until(() => fresh().some((e) => e.kind === 'key' && e.action === 'up' && e.device === device), `the release from ${what}`, 30_000);
+  return device;
 }
 
 async function suite(loaded: LoadedSuite, route: InputRoute, inputDevice: string): Promise<SuiteRun> {

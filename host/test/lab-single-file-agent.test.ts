@@ -57,10 +57,10 @@ describe('the init script with a single-file agent', () => {
     const args = ['run', '--link', 'virtio'];
     const single = initScript({ modules: ['evdev.ko'], agent: true, agentKind: 'single-file', agentArgs: args });
     const bundle = initScript({ modules: ['evdev.ko'], agent: true, agentArgs: args });
-    expect(single).toContain(`/opt/atp/atp-agent 'run' '--link' 'virtio' --token "$token" > /dev/console 2>&1`);
+    expect(single).toContain(`/opt/atp/atp-agent 'run' '--link' 'virtio' --token-file /run/atp/token > /dev/console 2>&1`);
     expect(single).not.toContain('/usr/bin/node');
     expect(single).not.toContain('agent.mjs');
-    expect(bundle).toContain(`/usr/bin/node /opt/atp/agent.mjs 'run' '--link' 'virtio' --token "$token"`);
+    expect(bundle).toContain(`/usr/bin/node /opt/atp/agent.mjs 'run' '--link' 'virtio' --token-file /run/atp/token`);
     // Only the program words differ.
     expect(single.replace('/opt/atp/atp-agent', 'X')).toBe(bundle.replace('/usr/bin/node /opt/atp/agent.mjs', 'X'));
   });
@@ -108,7 +108,7 @@ describe('the image entries with a single-file agent', () => {
     expect(byPath.size).toBe(entries.length);
     const init = byPath.get('init');
     const script = init?.kind === 'file' ? Buffer.from(init.data).toString('utf8') : '';
-    expect(script).toContain(`/opt/atp/atp-agent 'run' '--link' 'virtio' --token "$token"`);
+    expect(script).toContain(`/opt/atp/atp-agent 'run' '--link' 'virtio' --token-file /run/atp/token`);
     expect(script).not.toContain('/usr/bin/node');
   }, 300_000);
 
