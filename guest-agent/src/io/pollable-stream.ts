@@ -65,17 +65,21 @@ export function pollableStreamsSupported(): boolean {
   return !(pipeWrap() instanceof Error);
 }
 
-/** Opens `path` read-only and non-blocking (synchronously: it never waits for a pool thread). Throws what fs throws. */
-export function openNonBlocking(path: string): number {
-  return fs.openSync(path, fs.constants.O_RDONLY | fs.constants.O_NONBLOCK | fs.constants.O_NOCTTY);
+/** Opens `path` non-blocking, read-only unless `mode` says otherwise (synchronously: it never waits for a pool thread). Throws what fs throws. */
+export function openNonBlocking(path: string, mode: 'r' | 'w' | 'rw' = 'r'): number {
+  const access = mode === 'r' ? fs.constants.O_RDONLY : mode === 'w' ? fs.constants.O_WRONLY : fs.constants.O_RDWR;
+  return fs.openSync(path, access | fs.constants.O_NONBLOCK | fs.constants.O_NOCTTY);
 }
 
 /**
- * Wraps `fd` (opened with O_NONBLOCK) in a readable socket. On failure the
- * descriptor is closed and ATP_IO_POLLABLE is thrown (details.errno: the libuv
- * error name, e.g. EPERM for a descriptor epoll cannot watch).
+ * Wraps `fd` (opened with O_NONBLOCK) in a socket: readable unless `readable`
+ * is false (a write-only descriptor must say so), and writable when `writable`
+ * is set and the descriptor was opened for writing (writes that
+ * would block wait for EPOLLOUT, again without a thread or a timer). On failure
+ * the descriptor is closed and ATP_IO_POLLABLE is thrown (details.errno: the
+ * libuv error name, e.g. EPERM for a descriptor epoll cannot watch).
  */
-export function pollableStream(fd: number, what: string): net.Socket {
+export function pollableStream(fd: number, what: string, options: { readable?: boolean; writable?: boolean } = {}): net.Socket {
   const wrap = pipeWrap();
   if (wrap instanceof Error) {
     fs.closeSync(fd);
@@ -89,6 +93,6 @@ export function pollableStream(fd: number, what: string): net.Socket {
     const errno = getSystemErrorName(status);
     throw new AtpError('ATP_IO_POLLABLE', `cannot watch ${what} for input: ${errno}`, { details: { path: what, errno } });
   }
-  // allowHalfOpen: the descriptor is read-only, so an end of input must not try to shut down a write side.
-  return new net.Socket({ handle, readable: true, writable: false, allowHalfOpen: true } as net.SocketConstructorOpts);
+  // allowHalfOpen: an end of input must not try to shut down a write side (there may be none).
+  return new net.Socket({ handle, readable: options.readable !== false, writable: options.writable === true, allowHalfOpen: true } as net.SocketConstructorOpts);
 }

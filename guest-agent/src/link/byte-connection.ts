@@ -3,6 +3,7 @@
  * NDJSON frames through AgentMessageDecoder / encodeAgentMessage. The transport
  * supplies how to write and close; it feeds received bytes and reports going down.
  */
+import type { Duplex } from 'node:stream';
 import { AgentMessageDecoder, AtpError, encodeAgentMessage } from '@atp/protocol';
 import type { AgentDecodeItem, AgentMessage } from '@atp/protocol';
 import { Inbox } from './inbox.js';
@@ -74,4 +75,51 @@ export function toDisconnected(cause: unknown, what: string): AtpError {
   if (cause instanceof AtpError) return cause;
   const message = cause instanceof Error ? cause.message : String(cause);
   return new AtpError('ATP_AGENT_DISCONNECTED', `${what}: ${message}`, { cause });
+}
+
+export interface StreamConnectionOptions {
+  description: string;
+  /** Where frames come from; ending or failing takes the connection down. */
+  reader: Duplex;
+  /** Where frames go (default: the reader, a duplex socket). */
+  writer?: Duplex;
+  maxFrameBytes?: number;
+  /** A write the OS has not taken within this long fails the connection with ATP_AGENT_TIMEOUT (default: no limit). */
+  writeTimeoutMs?: number;
+}
+
+/** A ByteStreamConnection over Node streams (a TCP socket, a pollable virtio-serial port, a FIFO pair). */
+export function streamConnection(options: StreamConnectionOptions): ByteStreamConnection {
+  const { description, reader } = options;
+  const writer = options.writer ?? reader;
+  const write = (bytes: Uint8Array): Promise<void> =>
+    new Promise((resolve, reject) => {
+      const limit = options.writeTimeoutMs;
+      const timer =
+        limit === undefined ? undefined : setTimeout(() => reject(new AtpError('ATP_AGENT_TIMEOUT', `${description} accepted no data for ${limit} ms (no host reading?)`)), limit);
+      writer.write(bytes, (error) => {
+        clearTimeout(timer);
+        if (error) reject(error);
+        else resolve();
+      });
+    });
+  const conn = new ByteStreamConnection(
+    description,
+    {
+      write,
+      destroy: () => {
+        reader.destroy();
+        if (writer !== reader) writer.destroy();
+      },
+    },
+    options.maxFrameBytes,
+  );
+  reader.on('data', (chunk: Buffer) => conn.feed(chunk));
+  for (const stream of writer === reader ? [reader] : [reader, writer]) {
+    stream.on('error', (cause) => conn.goDown(new AtpError('ATP_AGENT_DISCONNECTED', `${description}: ${cause.message}`, { cause })));
+    stream.on('close', () => conn.goDown(new AtpError('ATP_AGENT_DISCONNECTED', `the connection to ${description} closed`)));
+  }
+  // EOF: a TCP peer closed, or no host is connected to a virtio-serial port any more.
+  reader.on('end', () => conn.goDown(new AtpError('ATP_AGENT_DISCONNECTED', `${description} closed the connection (read returned EOF)`)));
+  return conn;
 }

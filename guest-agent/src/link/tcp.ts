@@ -1,7 +1,7 @@
 /** TCP link: NDJSON over node:net with Nagle off (every message is small and latency is what we measure). */
 import net from 'node:net';
 import { AtpError } from '@atp/protocol';
-import { ByteStreamConnection } from './byte-connection.js';
+import { streamConnection } from './byte-connection.js';
 import type { Link, LinkConnection } from './types.js';
 
 export interface TcpLinkOptions {
@@ -46,18 +46,7 @@ export class TcpLink implements Link {
         clearTimeout(timer);
         socket.off('error', fail);
         socket.setNoDelay(true);
-        const conn = new ByteStreamConnection(
-          this.description,
-          {
-            write: (bytes) => new Promise((res, rej) => socket.write(bytes, (err) => (err ? rej(err) : res()))),
-            destroy: () => socket.destroy(),
-          },
-          this.options.maxFrameBytes,
-        );
-        socket.on('data', (chunk: Buffer) => conn.feed(chunk));
-        socket.on('error', (cause) => conn.goDown(new AtpError('ATP_AGENT_DISCONNECTED', `${this.description}: ${cause.message}`, { cause })));
-        socket.on('end', () => conn.goDown(new AtpError('ATP_AGENT_DISCONNECTED', `${this.description} closed the connection`)));
-        socket.on('close', () => conn.goDown(new AtpError('ATP_AGENT_DISCONNECTED', `the connection to ${this.description} closed`)));
+        const conn = streamConnection({ description: this.description, reader: socket, ...(this.options.maxFrameBytes === undefined ? {} : { maxFrameBytes: this.options.maxFrameBytes }) });
         resolve(conn);
       });
     });

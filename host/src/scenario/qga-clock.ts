@@ -3,12 +3,12 @@
  * guest's CLOCK_REALTIME, the clock of evdev timestamps and of the ATP agent's
  * Date.now()) bracketed by host times, NTP style with t2 = t3.
  *
- * Why besides the hub's estimate: the ATP agent's virtio-serial link polls its
- * port (1–5 ms sleeps), so a ping waits longer on its way into the guest than
- * its pong on the way out. NTP assumes symmetric legs, so the hub's offset is
- * biased by half the difference, 5–20 ms under TCG, which shows as negative
- * latencies. qemu-ga wakes on input (glib poll), so both legs are alike and the
- * round trip is ~1.5 ms.
+ * Why besides the hub's estimate: qemu-ga answers with a round trip of about
+ * 1 ms, the ATP agent's link through its virtio-serial port and the hub with
+ * 7–10 ms under TCG (the legs are not symmetric, so the bound is half the
+ * round trip: ±0.3–0.5 ms here against ±3–5 ms). Both agree within about a
+ * millisecond since the agent's port is event-driven and the estimator takes
+ * the fastest exchange (protocol-schemas/src/clock.ts).
  */
 import { z } from 'zod';
 import { estimateClockOffset, type ClockEstimate, type ClockTimestamps } from '@atp/protocol';
