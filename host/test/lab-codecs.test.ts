@@ -6,6 +6,7 @@ import { decodeCpio, encodeCpio, type CpioEntry } from '../src/lab/image/cpio-co
 import { initScript } from '../src/lab/image/init-script.js';
 import { parseLddOutput } from '../src/lab/image/ldd-codec.js';
 import { LAB_MODULES, resolveModulePaths } from '../src/lab/image/modules.js';
+import { aptError } from '../src/lab/image/debs.js';
 import { findLabInputDevices } from '../src/lab/evdev-codec.js';
 import { statePaths } from '../src/lab/paths.js';
 import { installCommand, prerequisiteError } from '../src/lab/prereqs.js';
@@ -178,5 +179,15 @@ describe('prerequisites message', () => {
     expect(error.code).toBe('ATP_LAB_PREREQ');
     expect(error.message).toContain('apt-get install -y qemu-system-x86 qemu-guest-agent');
     expect(error.message).toContain('run apt-get update');
+  });
+});
+
+describe('apt failures', () => {
+  it('tells to run apt-get update when the lists are missing or stale (a dropped version answers 404), and keeps other failures as they are', () => {
+    const stale = aptError('linux-image-6.1.0-57-amd64', new Error('E: Failed to fetch http://deb.debian.org/debian/pool/main/l/linux-signed-amd64/linux-image-6.1.0-57-amd64_6.1.192-3_amd64.deb  404  Not Found [IP: 1.2.3.4 80]'));
+    expect(stale).toMatchObject({ code: 'ATP_LAB_PREREQ', details: { package: 'linux-image-6.1.0-57-amd64' } });
+    expect(stale.message).toMatch(/Run `apt-get update` once/);
+    expect(aptError('busybox-static', new Error('E: Unable to locate package busybox-static')).code).toBe('ATP_LAB_PREREQ');
+    expect(aptError('busybox-static', new Error('dpkg-deb: error: archive is corrupt')).code).toBe('ATP_LAB_IMAGE');
   });
 });

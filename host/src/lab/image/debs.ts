@@ -21,9 +21,11 @@ export interface ExtractedPackage {
   dir: string;
 }
 
-const NEEDS_UPDATE = /Unable to locate package|No packages found|has no installation candidate|Can't select candidate|No candidate version/i;
+/** What apt says when its lists are missing, or stale (a mirror that dropped the version the lists name answers 404). */
+const NEEDS_UPDATE = /Unable to locate package|No packages found|has no installation candidate|Can't select candidate|No candidate version|404\s+Not Found|Failed to fetch/i;
 
-function aptError(what: string, cause: unknown): AtpError {
+/** An apt failure as a typed error; missing or stale package lists get the `apt-get update` hint. */
+export function aptError(what: string, cause: unknown): AtpError {
   const message = cause instanceof Error ? cause.message : String(cause);
   if (NEEDS_UPDATE.test(message)) {
     return new AtpError('ATP_LAB_PREREQ', `apt does not know ${what}: its package lists are missing or stale. Run \`apt-get update\` once (as root), then retry.`, {
