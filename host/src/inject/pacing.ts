@@ -11,7 +11,11 @@
  *   gapMs at a gap boundary and between groups. Phases with no wait between them
  *   share one send (the injector still splits calls at its batch limit), so
  *   holdMs = 0 puts a key's down and up in one call and holdMs = gapMs = 0 sends
- *   everything at once.
+ *   everything at once. Waits run to deadlines: a phase is due its wait after the
+ *   previous phase was *due*, not after that send returned, so the time a send
+ *   takes is not added to every interval and the achieved rate is the nominal
+ *   one. A schedule that fell more than one interval behind (a stalled send)
+ *   restarts from now instead of catching up in a burst.
  * - Closed loop {maxInFlight, timeoutMs, holdMs?}: a key press is in flight from
  *   its send until the observer has seen it. A group is sent only when its presses
  *   keep the number in flight <= maxInFlight (a group larger than that waits until
@@ -22,6 +26,7 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { AtpError } from '@atp/protocol';
+import { hostNow } from '../util/clock.js';
 import { timerDelay } from '../util/timers.js';
 import type { InjectedAction, Injector, InputAction } from './actions.js';
 
@@ -52,6 +57,9 @@ export interface PacerOptions {
   policy: PacingPolicy;
   /** Required for the closed loop. */
   feedback?: ObservationFeedback;
+  /** Clock and sleep for the open loop's deadlines (tests pass a simulated pair; default hostNow and timers). */
+  clock?: () => number;
+  sleep?: (ms: number) => Promise<void>;
 }
 
 interface Phase {
@@ -87,11 +95,15 @@ export class Pacer {
   private readonly injector: Injector;
   private readonly policy: PacingPolicy;
   private readonly feedback: ObservationFeedback | undefined;
+  private readonly clock: () => number;
+  private readonly sleep: (ms: number) => Promise<void>;
 
   constructor(options: PacerOptions) {
     this.injector = options.injector;
     this.policy = options.policy;
     this.feedback = options.feedback;
+    this.clock = options.clock ?? hostNow;
+    this.sleep = options.sleep ?? ((ms) => sleep(timerDelay(ms)));
     if (options.policy.mode === 'open') {
       checkMs(options.policy.holdMs, 'holdMs');
       checkMs(options.policy.gapMs, 'gapMs');
@@ -124,11 +136,23 @@ export class Pacer {
       else merged.push({ actions: [...phase.actions], waitMs: phase.waitMs });
     }
     const injected: InjectedAction[] = [];
+    let due = this.clock();
     for (const [i, phase] of merged.entries()) {
-      if (i > 0 && phase.waitMs > 0) await sleep(timerDelay(phase.waitMs));
+      if (i > 0 && phase.waitMs > 0) due = await this.waitUntilDue(due, phase.waitMs);
       injected.push(...(await this.injector.send(phase.actions, context)));
     }
     return injected;
+  }
+
+  /** Sleeps until `waitMs` after `previousDue`; returns the new phase's due time (now, if the schedule was more than one interval behind). */
+  private async waitUntilDue(previousDue: number, waitMs: number): Promise<number> {
+    const due = previousDue + waitMs;
+    const now = this.clock();
+    if (due > now) {
+      await this.sleep(due - now);
+      return due;
+    }
+    return now - due > waitMs ? now : due;
   }
 
   private async sendClosed(groups: readonly ActionGroup[], policy: { maxInFlight: number; timeoutMs: number; holdMs?: number }, context: { step?: number }): Promise<InjectedAction[]> {
