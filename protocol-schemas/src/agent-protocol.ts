@@ -55,6 +55,12 @@ export const AgentProblemSchema = z.object({
   resolvedAt: time.optional(),
   details: z.record(z.string(), z.unknown()).optional(),
 });
+/** What a problem is about: the device or part its details name ('' when none); with the code, what makes two reports the same problem. */
+export function problemSubject(details: Readonly<Record<string, unknown>> | undefined): string {
+  const subject = details?.['device'] ?? details?.['part'] ?? details?.['path'] ?? '';
+  return typeof subject === 'string' ? subject : JSON.stringify(subject);
+}
+
 /** Most problems a hello carries (the agent keeps the newest). */
 export const MAX_HELLO_PROBLEMS = 32;
 

@@ -6,14 +6,13 @@
  * it to the host while connected; the hello carries the list at each connect).
  * Pure: the clock is injected.
  */
-import { MAX_HELLO_PROBLEMS, type AgentProblem, type AtpError } from '@atp/protocol';
+import { MAX_HELLO_PROBLEMS, problemSubject, type AgentProblem, type AtpError } from '@atp/protocol';
 
 type Listener = (problem: AgentProblem) => void;
 
 /** What makes two reports the same problem: the code and the device or part it names. */
 export function problemKey(code: string, details: Readonly<Record<string, unknown>> | undefined): string {
-  const subject = details?.['device'] ?? details?.['part'] ?? details?.['path'] ?? '';
-  return `${code}:${typeof subject === 'string' ? subject : JSON.stringify(subject)}`;
+  return `${code}:${problemSubject(details)}`;
 }
 
 export class ProblemLog {

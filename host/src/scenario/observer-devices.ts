@@ -5,7 +5,7 @@
  * problems the agent reported about itself (in its hello or during the suite).
  * Pure.
  */
-import type { AgentProblem, DeviceInfo, ObservedEvent, ReportDevice } from '@atp/protocol';
+import { problemSubject, type AgentProblem, type DeviceInfo, type ObservedEvent, type ReportDevice } from '@atp/protocol';
 import type { HubNotice } from './observer-feedback.js';
 
 export function deviceUsage(observed: readonly ObservedEvent[], known: readonly DeviceInfo[] = []): ReportDevice[] {
@@ -36,10 +36,7 @@ export function deviceUsage(observed: readonly ObservedEvent[], known: readonly 
 /** The agent's problems from its hello and from problem notices, one per code and subject (the latest word wins). */
 export function agentProblems(hello: readonly AgentProblem[] | undefined, notices: readonly HubNotice[]): { code: string; message: string; resolved: boolean }[] {
   const latest = new Map<string, AgentProblem>();
-  const add = (p: AgentProblem): void => {
-    const subject = p.details?.['device'] ?? p.details?.['part'] ?? p.details?.['path'] ?? '';
-    latest.set(`${p.code}:${String(subject)}:${p.since}`, p);
-  };
+  const add = (p: AgentProblem): void => void latest.set(`${p.code}:${problemSubject(p.details)}:${p.since}`, p);
   for (const p of hello ?? []) add(p);
   for (const n of notices) {
     if (n.kind === 'problem') add(n.problem);
