@@ -139,9 +139,16 @@ export class LinuxEvdevCapture implements Capture {
     for (const identity of this.overLimit) if (!wanted.has(identity)) this.overLimit.delete(identity);
     for (const [identity, dev] of wanted) {
       if (this.entries.has(identity)) continue;
-      if (this.entries.size >= this.maxDevices) this.limitReached(identity, dev, undefined);
+      if (this.openCount() >= this.maxDevices) this.limitReached(identity, dev, undefined);
       else this.add(identity, dev);
     }
+  }
+
+  /** Devices holding a descriptor (an ended one waits, without it, for its node to leave the list). */
+  private openCount(): number {
+    let open = 0;
+    for (const e of this.entries.values()) if (e.state === 'open') open++;
+    return open;
   }
 
   private get maxDevices(): number {
@@ -156,7 +163,7 @@ export class LinuxEvdevCapture implements Capture {
     const why = errno === undefined ? `${this.maxDevices} devices are open (the limit; set maxDevices)` : `the process is out of file descriptors (${errno})`;
     this.emitter.fail(
       captureError('ATP_CAPTURE_DEVICE_LIMIT', `not capturing ${node} (${dev.name}): ${why}`, {
-        details: { device: node, name: dev.name, open: this.entries.size, maxDevices: this.maxDevices, ...(errno === undefined ? {} : { errno }) },
+        details: { device: node, name: dev.name, open: this.openCount(), maxDevices: this.maxDevices, ...(errno === undefined ? {} : { errno }) },
       }),
     );
   }
