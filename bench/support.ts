@@ -1,5 +1,5 @@
 /** Shared bench plumbing: the result shape every bench writes, percentiles, a table printer. */
-import { writeFile, mkdir } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -10,6 +10,8 @@ export interface BenchResult {
   metrics: Record<string, number | boolean | string>;
   baseline: Record<string, number | boolean | string>;
   env?: Record<string, unknown>;
+  /** The figures of the run this file held before (writeResult fills it), to compare across changes. */
+  previous?: { date?: unknown; metrics: unknown };
 }
 
 export interface BenchModule {
@@ -24,7 +26,12 @@ export async function writeResult(result: BenchResult): Promise<string> {
   const dir = path.join(path.dirname(fileURLToPath(import.meta.url)), 'results');
   await mkdir(dir, { recursive: true });
   const file = path.join(dir, `${result.name}.json`);
-  await writeFile(file, `${JSON.stringify(result, null, 2)}\n`);
+  const previous = await readFile(file, 'utf8').then(
+    (text) => JSON.parse(text) as { metrics?: unknown; env?: { date?: unknown } },
+    () => undefined,
+  );
+  const kept = previous?.metrics === undefined ? {} : { previous: { date: previous.env?.date, metrics: previous.metrics } };
+  await writeFile(file, `${JSON.stringify({ ...result, ...kept }, null, 2)}\n`);
   return file;
 }
 
