@@ -127,7 +127,7 @@ describe('evdev records and the device list', () => {
 describe('QEMU command line and /init', () => {
   it('wires both virtio-serial ports, QMP, the console and the token', () => {
     const paths = statePaths('/run/x');
-    const args = buildQemuArgs({ kernel: 'k', initrd: 'i', paths, tokenFile: paths.token, agentId: 'lab', accel: 'tcg', memoryMb: 384 });
+    const args = buildQemuArgs({ kernel: 'k', initrd: 'i', paths, tokenFile: paths.token, agentId: 'lab', uuid: '00000000-0000-4000-8000-000000000001', accel: 'tcg', memoryMb: 384 });
     const joined = args.join(' ');
     expect(joined).toContain('-accel tcg');
     expect(joined).toContain('-nic none');
@@ -144,7 +144,7 @@ describe('QEMU command line and /init', () => {
 
   it('adds the desktop input devices, each bound to its own head, and routes each keyboard to exactly its head', () => {
     const paths = statePaths('/run/x');
-    const args = buildQemuArgs({ kernel: 'k', initrd: 'i', paths, tokenFile: paths.token, agentId: 'lab', accel: 'tcg', memoryMb: 384, inputProfile: 'desktop', extraDevices: [boundToHead('virtio-keyboard-pci,id=x', FIRST_FREE_HEAD)] });
+    const args = buildQemuArgs({ kernel: 'k', initrd: 'i', paths, tokenFile: paths.token, agentId: 'lab', uuid: '00000000-0000-4000-8000-000000000001', accel: 'tcg', memoryMb: 384, inputProfile: 'desktop', extraDevices: [boundToHead('virtio-keyboard-pci,id=x', FIRST_FREE_HEAD)] });
     const devices = args.filter((_, i) => args[i - 1] === '-device');
     expect(devices).toContain(`virtio-gpu-pci,id=${LAB_INPUT_DISPLAY},max_outputs=16`);
     expect(devices.filter((d) => d.includes(`display=${LAB_INPUT_DISPLAY}`))).toEqual([

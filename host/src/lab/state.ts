@@ -18,6 +18,8 @@ export const labStateSchema = z.object({
   startedAt: z.string(),
   token: z.string().min(1),
   agentId: z.string().min(1),
+  /** The SMBIOS system UUID given to QEMU (absent in state files of older versions). */
+  uuid: z.string().optional(),
   accel: z.enum(['tcg', 'kvm']),
   stateDir: z.string(),
   sockets: z.object({ qmp: z.string(), qga: z.string(), agent: z.string() }),

@@ -26,6 +26,8 @@ export interface QemuArgsOptions {
   /** A file holding the agent token (the guest reads it through fw_cfg). */
   tokenFile: string;
   agentId: string;
+  /** The SMBIOS system UUID (`-uuid`): what the agent reports as the VM's identity; clones differ here, not in hostname. */
+  uuid: string;
   accel: LabAccel;
   /** Guest RAM in MiB: at least 320 with node in the initramfs (256 panics while unpacking). */
   memoryMb: number;
@@ -49,7 +51,7 @@ const optValue = (v: string): string => v.replace(/,/g, ',,');
 
 export function buildQemuArgs(o: QemuArgsOptions): string[] {
   const append = ['console=ttyS0', 'quiet', 'panic=-1', 'rootfstype=ramfs', `atp.agent=${o.agentId}`].join(' ');
-  const args = ['-name', 'atp-lab', '-accel', o.accel, '-machine', 'pc', '-m', String(o.memoryMb), '-smp', '1'];
+  const args = ['-name', 'atp-lab', '-uuid', o.uuid, '-accel', o.accel, '-machine', 'pc', '-m', String(o.memoryMb), '-smp', '1'];
   args.push('-nic', 'none', '-nographic', '-no-reboot', '-monitor', 'none');
   args.push('-kernel', o.kernel, '-initrd', o.initrd, '-append', append);
   args.push('-serial', `file:${o.paths.console}`);

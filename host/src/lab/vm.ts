@@ -6,7 +6,7 @@
  * never signals a pid that is no longer our QEMU.
  */
 import { spawn } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { openSync, closeSync } from 'node:fs';
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -29,6 +29,8 @@ export interface LabUpOptions extends BuildImageOptions {
   /** Default: 32 random hex characters. */
   token?: string;
   agentId?: string;
+  /** The VM's SMBIOS system UUID (QEMU `-uuid`; default a random one, so every lab VM has its own, as libvirt clones do). */
+  uuid?: string;
   /** The guest's input devices (default 'minimal'; input-devices.ts). */
   inputProfile?: LabInputProfile;
   /** Which keyboard QMP input is routed to (default 'ps2'; 'virtio' and 'usb' need the desktop profile). */
@@ -59,6 +61,8 @@ export interface LabDirOptions {
   stateDir?: string;
 }
 
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
 const exitHooks = new Map<number, () => void>();
 
 function resolveAccel(accel: LabAccel | undefined): LabAccel {
@@ -87,6 +91,8 @@ export async function labUp(options: LabUpOptions = {}): Promise<LabVm> {
   const agentId = options.agentId ?? 'lab';
   if (!isValidLabToken(token)) throw new AtpError('ATP_SCHEMA_INVALID', 'the lab token may only hold letters, digits and . _ - (1–256 characters)', { details: { field: 'token' } });
   if (!isValidAgentId(agentId)) throw new AtpError('ATP_SCHEMA_INVALID', 'the agent id may only hold letters, digits and . _ : - (1–128 characters)', { details: { field: 'agentId' } });
+  const uuid = (options.uuid ?? randomUUID()).toLowerCase();
+  if (!UUID.test(uuid)) throw new AtpError('ATP_SCHEMA_INVALID', `the VM uuid must look like 8-4-4-4-12 hex digits, got ${JSON.stringify(options.uuid)}`, { details: { field: 'uuid' } });
   const accel = resolveAccel(options.accel);
   const input = { profile: options.inputProfile ?? 'minimal', keyboard: options.keyboard ?? 'ps2' } as const;
   if (input.keyboard !== 'ps2' && input.profile !== 'desktop') {
@@ -103,6 +109,7 @@ export async function labUp(options: LabUpOptions = {}): Promise<LabVm> {
     paths,
     tokenFile: paths.token,
     agentId,
+    uuid,
     accel,
     memoryMb: options.memoryMb ?? 384,
     inputProfile: input.profile,
@@ -136,6 +143,7 @@ export async function labUp(options: LabUpOptions = {}): Promise<LabVm> {
     startedAt: new Date(started).toISOString(),
     token,
     agentId,
+    uuid,
     accel,
     stateDir,
     sockets: { qmp: paths.qmp, qga: paths.qga, agent: paths.agent },
