@@ -13,7 +13,10 @@ const hostLayers = [
   ['hub'],
   ['verify'],
   ['scenario', 'report'],
-  ['cli', 'api', 'lab'],
+  ['lab', 'config'],
+  ['targets'],
+  ['run'],
+  ['cli', 'api'],
 ];
 
 const upwardZones = hostLayers.slice(0, -1).flatMap((layer, i) =>

@@ -63,6 +63,7 @@ export const ERROR_CODES = {
   ATP_HUB_HELLO_TIMEOUT: 'A connection did not send hello within the hello timeout; it was closed.',
   ATP_HUB_IDLE_TIMEOUT: 'A session sent nothing (not even a pong) within its idle timeout; it was closed.',
   ATP_HUB_PROTOCOL: 'A peer broke the agent protocol (message before hello, second hello, events for another boot id, a host-only message type).',
+  ATP_HUB_IDENTITY: "An agent's hello does not match the VM its token or channel is bound to (another VM's SMBIOS UUID, or no UUID where one is required); the session was refused and the message names both identities.",
   ATP_HUB_SUPERSEDED: 'A newer session for the same agent id replaced this one.',
   ATP_HUB_CLOSED: 'The hub was closed by its owner (sessions end, streams finish, further calls are refused).',
   ATP_HUB_CHANNEL: 'A channel the hub connects to (a QEMU virtio-serial chardev socket) could not be opened or dropped; the hub retries with backoff.',
@@ -130,6 +131,9 @@ export const ERROR_CODES = {
   ATP_SSH_UNREACHABLE: 'The connection manager could not (re)connect to the host; the call failed fast with the last error as cause, and reconnects continue with backoff.',
   ATP_SSH_ARGUMENT: 'An argument cannot be sent in a remote command line (a NUL byte, an empty command).',
   ATP_SSH_CLOSED: 'The SSH connection or connection manager was closed by its owner.',
+  ATP_RUN_NO_TARGETS: 'A VM selector (glob, re:REGEX, comma list, --exclude, --limit) matched no VM; the message lists the names it saw.',
+  ATP_RUN_TARGET: 'A target of a run could not be opened or failed mid-run (QEMU gone, VM stopped, agent lost); only that VM is affected and the message names it.',
+  ATP_RUN_ABORTED: 'The run was stopped (SIGINT/SIGTERM, the stop-all or fail-fast failure policy, or the --duration bound) before this VM finished; what it did until then is kept.',
   ATP_LIBVIRT_NO_AGENT_CHANNEL: "The domain's XML has no unix-socket virtio-serial channel named org.atp.agent.0 that QEMU listens on; the message names the domain.",
 } as const satisfies Record<`ATP_${string}`, string>;
 
