@@ -8,5 +8,6 @@ export * from './agent-protocol.js';
 export * from './delivery.js';
 export * from './scenario.js';
 export * from './report.js';
+export * from './run-events.js';
 export * from './keys/index.js';
 export * from './evdev/index.js';

@@ -132,8 +132,71 @@ export const SuiteReportSchema = z.strictObject({
   /** Which observer devices delivered input, and hotplug during the suite. */
   devices: z.array(ReportDeviceSchema).optional(),
   agentProblems: z.array(ReportAgentProblemSchema).optional(),
+  /** The loop round (1-based) of a run with --loop/--duration; absent in a single-round run. */
+  round: z.number().int().min(1).optional(),
 });
 export type SuiteReport = z.output<typeof SuiteReportSchema>;
+
+/** What a VM's part of a run came to: passed, failed verification, could not be verified (infrastructure), or never ran / was stopped. */
+export const VM_OUTCOMES = ['passed', 'failed', 'infra-error', 'aborted', 'not-run'] as const;
+export type VmOutcome = (typeof VM_OUTCOMES)[number];
+
+/** What happens to the other VMs when one fails: carry on, stop starting new rounds and VMs (stop-all), or stop everything now (fail-fast). */
+export const RUN_FAILURE_POLICIES = ['continue', 'stop-all', 'fail-fast'] as const;
+export type RunFailurePolicy = (typeof RUN_FAILURE_POLICIES)[number];
+
+export const ReportErrorSchema = z.strictObject({ code: z.string().min(1), message: z.string() });
+
+/** One VM of a fleet run: its outcome over all rounds and suites, and its latency. */
+export const FleetVmSchema = z.strictObject({
+  vm: z.string().min(1),
+  outcome: z.enum(VM_OUTCOMES),
+  /** Rounds it finished (every suite ran). */
+  rounds: count,
+  /** Suite reports it produced (rounds × suites when nothing stopped it). */
+  suites: count,
+  /** Expected key and button transitions over its suites. */
+  keys: count,
+  /** Problem tallies (missing, extra, reordered, stuck, wrong ...) plus pointer errors over its suites. */
+  defects: count,
+  p50Ms: z.number().optional(),
+  p99Ms: z.number().optional(),
+  /** Time to open the target (boot and agent session for the lab), when it was measured. */
+  openMs: ms.optional(),
+  error: ReportErrorSchema.optional(),
+});
+export type FleetVm = z.output<typeof FleetVmSchema>;
+
+export const FleetSummarySchema = z.strictObject({
+  vms: z.array(FleetVmSchema),
+  passed: count,
+  failed: count,
+  infraError: count,
+  aborted: count,
+  notRun: count,
+  totalKeys: count,
+  /** totalKeys over the run's wall time. */
+  keysPerSecond: z.number().min(0),
+  worstP99: z.strictObject({ vm: z.string().min(1), p99Ms: z.number() }).optional(),
+  concurrency: z.number().int().min(1),
+  /** --loop N; absent with --duration or a single round. */
+  rounds: z.number().int().min(1).optional(),
+  durationMs: ms.optional(),
+  onFailure: z.enum(RUN_FAILURE_POLICIES),
+  /** Why the run stopped before every VM finished every round. */
+  stopped: z.strictObject({ reason: z.enum(['signal', 'stop-all', 'fail-fast', 'duration']), message: z.string() }).optional(),
+});
+export type FleetSummary = z.output<typeof FleetSummarySchema>;
+
+/** The host's own load during the run: a saturated host shows here instead of as guest latency. */
+export const HostLoadSchema = z.strictObject({
+  /** The host event loop's delay (perf_hooks.monitorEventLoopDelay). */
+  eventLoopDelay: z.strictObject({ p50Ms: ms, p99Ms: ms, maxMs: ms }),
+  /** Host process CPU over the run's wall time (100 = one core). */
+  cpuPercent: z.number().min(0).optional(),
+  maxRssMb: ms.optional(),
+});
+export type HostLoad = z.output<typeof HostLoadSchema>;
 
 export const ReportV1Schema = z.strictObject({
   version: z.literal(1),
@@ -141,6 +204,9 @@ export const ReportV1Schema = z.strictObject({
   startedAt: isoTime,
   finishedAt: isoTime,
   suites: z.array(SuiteReportSchema),
+  /** Per-VM outcomes of a run over several VMs or rounds (also written for one VM by the run engine). */
+  fleet: FleetSummarySchema.optional(),
+  host: HostLoadSchema.optional(),
 });
 export type ReportV1 = z.output<typeof ReportV1Schema>;
 

@@ -31,10 +31,14 @@ export interface QemuArgsOptions {
   accel: LabAccel;
   /** Guest RAM in MiB: at least 320 with node in the initramfs (256 panics while unpacking). */
   memoryMb: number;
+  /** TCG translation cache in MiB (`-accel tcg,tb-size=N`; ignored with kvm). Default DEFAULT_TCG_TB_SIZE_MB. */
+  tbSizeMb?: number;
   /** Default 'minimal'. */
   inputProfile?: LabInputProfile;
   extraDevices?: readonly string[];
 }
+
+export const DEFAULT_TCG_TB_SIZE_MB = 64;
 
 const TOKEN = /^[A-Za-z0-9._-]{1,256}$/;
 const AGENT_ID = /^[A-Za-z0-9._:-]{1,128}$/;
@@ -51,7 +55,8 @@ const optValue = (v: string): string => v.replace(/,/g, ',,');
 
 export function buildQemuArgs(o: QemuArgsOptions): string[] {
   const append = ['console=ttyS0', 'quiet', 'panic=-1', 'rootfstype=ramfs', `atp.agent=${o.agentId}`].join(' ');
-  const args = ['-name', 'atp-lab', '-uuid', o.uuid, '-accel', o.accel, '-machine', 'pc', '-m', String(o.memoryMb), '-smp', '1'];
+  const accel = o.accel === 'tcg' ? `tcg,tb-size=${o.tbSizeMb ?? DEFAULT_TCG_TB_SIZE_MB}` : o.accel;
+  const args = ['-name', 'atp-lab', '-uuid', o.uuid, '-accel', accel, '-machine', 'pc', '-m', String(o.memoryMb), '-smp', '1'];
   args.push('-nic', 'none', '-nographic', '-no-reboot', '-monitor', 'none');
   args.push('-kernel', o.kernel, '-initrd', o.initrd, '-append', append);
   args.push('-serial', `file:${o.paths.console}`);

@@ -26,6 +26,10 @@ export interface LabUpOptions extends BuildImageOptions {
   /** Default: $ATP_LAB_ACCEL, else 'tcg' (a /dev/kvm that opens is not proof that KVM boots a guest). */
   accel?: LabAccel;
   memoryMb?: number;
+  /** TCG translation cache in MiB (default DEFAULT_TCG_TB_SIZE_MB in vm-args.ts, where the figures are). */
+  tbSizeMb?: number;
+  /** An image already built (the fleet builds once for N VMs); default: buildImage(options). */
+  image?: LabImage;
   /** Default: 32 random hex characters. */
   token?: string;
   agentId?: string;
@@ -98,7 +102,7 @@ export async function labUp(options: LabUpOptions = {}): Promise<LabVm> {
   if (input.keyboard !== 'ps2' && input.profile !== 'desktop') {
     throw new AtpError('ATP_SCHEMA_INVALID', `the ${input.keyboard} keyboard exists only in the desktop input profile (--input desktop)`, { details: { field: 'keyboard' } });
   }
-  const image = await buildImage(options);
+  const image = options.image ?? (await buildImage(options));
 
   await mkdir(stateDir, { recursive: true, mode: 0o700 });
   for (const f of [paths.stateFile, paths.qmp, paths.qga, paths.agent, paths.console, paths.qemuLog, paths.token]) await rm(f, { force: true });
@@ -112,6 +116,7 @@ export async function labUp(options: LabUpOptions = {}): Promise<LabVm> {
     uuid,
     accel,
     memoryMb: options.memoryMb ?? 384,
+    ...(options.tbSizeMb === undefined ? {} : { tbSizeMb: options.tbSizeMb }),
     inputProfile: input.profile,
     ...(options.extraDevices === undefined ? {} : { extraDevices: options.extraDevices }),
   });
