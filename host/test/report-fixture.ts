@@ -64,3 +64,113 @@ export function erroredSuite(): SuiteReport {
 export function sampleReport(suites: SuiteReport[] = [passingSuite(), failingSuite(), erroredSuite()]): ReportV1 {
   return buildReport(suites, { startedAt: new Date('2025-01-02T03:04:05.000Z'), finishedAt: '2025-01-02T03:05:25.500Z', version: '0.1.0' });
 }
+
+/** A suite report of one VM in one round of a fleet run (a copy of passingSuite or failingSuite, moved to `vm`). */
+export function fleetSuite(vm: string, round: number | undefined, base: SuiteReport = passingSuite()): SuiteReport {
+  return { ...base, target: { ...base.target, vm }, ...(round === undefined ? {} : { round }) };
+}
+
+/** An element of a document read by parseXmlStrict. */
+export interface XNode {
+  name: string;
+  attrs: Record<string, string>;
+  children: (XNode | string)[];
+}
+
+const XML_NAME = /^[A-Za-z_:][\w.:-]*/;
+const XML_ENTITIES: Record<string, string> = { amp: '&', lt: '<', gt: '>', quot: '"', apos: "'" };
+const XML_BAD_CHAR = /[^\t\n\r\u0020-\uD7FF\uE000-\uFFFD\u{10000}-\u{10FFFF}]/u;
+
+function xmlDecode(raw: string, where: string): string {
+  if (XML_BAD_CHAR.test(raw)) throw new Error(`forbidden character in ${where}`);
+  if (raw.includes(']]>')) throw new Error(`"]]>" in ${where}`);
+  return raw.replace(/&([^;]*);?/g, (m, ref: string) => {
+    if (!m.endsWith(';')) throw new Error(`unterminated reference in ${where}`);
+    if (ref in XML_ENTITIES) return XML_ENTITIES[ref] ?? '';
+    const num = /^#(\d+)$/.exec(ref)?.[1] ?? (/^#x([0-9a-fA-F]+)$/.exec(ref) ? String(parseInt(ref.slice(2), 16)) : undefined);
+    if (num === undefined) throw new Error(`bad reference &${ref}; in ${where}`);
+    const ch = String.fromCodePoint(Number(num));
+    if (XML_BAD_CHAR.test(ch)) throw new Error(`reference to a forbidden character in ${where}`);
+    return ch;
+  });
+}
+
+/**
+ * Parses a whole XML 1.0 document strictly (no XML parser is installed): throws
+ * on anything not well-formed (unbalanced tags, raw < or & in text, unquoted or
+ * duplicate attributes, bad references, forbidden characters). The same reader
+ * as in report-junit.test.ts, shared here for the fleet tests.
+ */
+export function parseXmlStrict(xml: string): XNode {
+  let i = 0;
+  const fail = (why: string): never => {
+    throw new Error(`${why} at offset ${i}: ${JSON.stringify(xml.slice(i, i + 30))}`);
+  };
+  const skipSpace = (): void => {
+    while (/\s/.test(xml[i] ?? '')) i++;
+  };
+  const name = (): string => {
+    const m = XML_NAME.exec(xml.slice(i));
+    if (m === null) return fail('expected a name');
+    i += m[0].length;
+    return m[0];
+  };
+  if (xml.startsWith('<?xml')) {
+    const end = xml.indexOf('?>');
+    if (!/^<\?xml version="1\.0" encoding="UTF-8"\?>$/.test(xml.slice(0, end + 2))) fail('bad declaration');
+    i = end + 2;
+  }
+  const element = (): XNode => {
+    if (xml[i] !== '<') fail('expected <');
+    i++;
+    const node: XNode = { name: name(), attrs: {}, children: [] };
+    for (;;) {
+      const before = i;
+      skipSpace();
+      if (xml.startsWith('/>', i)) {
+        i += 2;
+        return node;
+      }
+      if (xml[i] === '>') break;
+      if (i === before) fail('expected space before an attribute');
+      const attr = name();
+      if (xml[i] !== '=') fail('expected =');
+      const quote = xml[i + 1];
+      if (quote !== '"' && quote !== "'") fail('unquoted attribute');
+      const end = xml.indexOf(quote ?? '"', i + 2);
+      const raw = xml.slice(i + 2, end);
+      if (end < 0 || raw.includes('<')) fail('bad attribute value');
+      if (attr in node.attrs) fail(`duplicate attribute ${attr}`);
+      node.attrs[attr] = xmlDecode(raw, `attribute ${attr}`);
+      i = end + 1;
+    }
+    i++;
+    for (;;) {
+      const lt = xml.indexOf('<', i);
+      if (lt < 0) fail('unclosed element');
+      const text = xml.slice(i, lt);
+      if (text.trim() !== '') node.children.push(xmlDecode(text, `text of ${node.name}`));
+      i = lt;
+      if (xml.startsWith('</', i)) {
+        i += 2;
+        if (name() !== node.name) fail(`mismatched end tag for ${node.name}`);
+        skipSpace();
+        if (xml[i] !== '>') fail('expected >');
+        i++;
+        return node;
+      }
+      if (xml.startsWith('<!', i) || xml.startsWith('<?', i)) fail('unsupported markup');
+      node.children.push(element());
+    }
+  };
+  skipSpace();
+  const root = element();
+  skipSpace();
+  if (i !== xml.length) fail('content after the root element');
+  return root;
+}
+
+/** Child elements named `name`. */
+export const xmlKids = (n: XNode | undefined, name: string): XNode[] => (n?.children ?? []).filter((c): c is XNode => typeof c !== 'string' && c.name === name);
+/** The text directly inside an element. */
+export const xmlText = (n: XNode | undefined): string => n?.children.filter((c): c is string => typeof c === 'string').join('') ?? '';

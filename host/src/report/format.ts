@@ -91,3 +91,15 @@ export function noteFindings(suite: SuiteReport): Finding[] {
 export function verdictWord(verdict: SuiteReport['verdict']): string {
   return verdict.toUpperCase();
 }
+
+/** The styles the terminal writers use; a Paint applies one (or nothing, without colour). */
+export type PaintStyle = 'pass' | 'fail' | 'error' | 'bold' | 'dim';
+export type Paint = (style: PaintStyle, text: string) => string;
+export const noPaint: Paint = (_style, text) => text;
+
+/** A rate: "211 keys/s", "45.3 keys/s", "0.25 keys/s". */
+export function formatKeysPerSecond(rate: number): string {
+  if (!Number.isFinite(rate) || rate < 0) return '? keys/s';
+  const digits = rate >= 100 || rate === 0 ? 0 : rate >= 1 ? 1 : 2;
+  return `${rate.toFixed(digits)} keys/s`;
+}

@@ -13,63 +13,27 @@
  *    latency, pointer and count figures in its <system-out>.
  * A passing suite has no failures: its 'error' findings (a clock warning) are
  * notes in <system-out>. Timing: steps carry time 0, the whole run the duration.
+ *
+ * That is the layout of a single-VM run. A report with a fleet summary, or
+ * with suites from more than one VM, is written per VM instead (junit-fleet.ts):
+ * one <testsuite> per VM whose testcases are its suite reports. The choice
+ * depends on the report's kind, not on how many VMs a fleet run happened to
+ * match, so a CI's test history keeps its names when a --vms glob matches one VM.
  */
 import type { Finding, ReportV1, SuiteReport } from '@atp/protocol';
-import { failingFindings, formatCounts, formatFinding, formatMs, formatPx, noteFindings } from './format.js';
+import { failingFindings } from './format.js';
+import { countWith, failureElement, figures, kindsOf, seconds, suiteProperties, verdictElement } from './junit-parts.js';
+import { fleetSuiteElements, isPerVmJunit } from './junit-fleet.js';
 import { renderXml, type XmlElement } from './xml.js';
 import { writeFileAtomic } from './write-file.js';
 
 export interface JunitOptions {
-  /** Per suite, in report order: one label per top-level step (see stepLabels in host/src/scenario). */
+  /** Per suite, in report order: one label per top-level step (see stepLabels in host/src/scenario). Used by the per-suite layout only. */
   stepLabels?: ReadonlyArray<readonly string[] | undefined>;
 }
 
 /** Name of the testcase that holds whole-run checks and figures. */
 export const WHOLE_RUN_TESTCASE = 'whole run';
-
-const seconds = (ms: number): string => (Math.max(0, ms) / 1000).toFixed(3);
-
-function failureElement(name: 'failure' | 'error', findings: readonly Finding[], type: string, message?: string): XmlElement {
-  const lines = findings.map(formatFinding);
-  const first = message ?? lines[0] ?? '';
-  const more = message === undefined && findings.length > 1 ? ` (and ${findings.length - 1} more)` : '';
-  const body = message === undefined ? lines : [message, ...lines];
-  return { name, attrs: { type, message: `${first}${more}` }, children: body.length > 0 ? [body.join('\n')] : [] };
-}
-
-const kindsOf = (findings: readonly Finding[]): string => [...new Set(findings.map((f) => f.kind))].join(',');
-
-function properties(suite: SuiteReport): XmlElement {
-  const props: [string, string | number | undefined][] = [
-    ['atp.verdict', suite.verdict],
-    ['atp.source', suite.source],
-    ['atp.target.vm', suite.target.vm],
-    ['atp.target.host', suite.target.host],
-    ['atp.target.injector', suite.target.injector],
-    ['atp.target.layout', suite.target.layout],
-    ['atp.observer.kind', suite.observer.kind],
-    ['atp.observer.id', suite.observer.id],
-    ...Object.entries(suite.counts).map(([k, v]): [string, number] => [`atp.count.${k}`, v]),
-    ...Object.entries(suite.latency ?? {}).map(([k, v]): [string, number] => [`atp.latency.${k}`, v]),
-    ...Object.entries(suite.pointer ?? {}).map(([k, v]): [string, number] => [`atp.pointer.${k}`, v]),
-  ];
-  return {
-    name: 'properties',
-    children: props.filter(([, v]) => v !== undefined).map(([name, value]) => ({ name: 'property', attrs: { name, value } })),
-  };
-}
-
-function figures(suite: SuiteReport): string {
-  const lines = [`counts: ${formatCounts(suite.counts)}`];
-  const l = suite.latency;
-  if (l !== undefined) {
-    lines.push(`latency: n=${l.n} p50 ${formatMs(l.p50Ms)} p95 ${formatMs(l.p95Ms)} p99 ${formatMs(l.p99Ms)} max ${formatMs(l.maxMs)} (clock offset ${formatMs(l.clockOffsetMs)} ±${formatMs(l.clockUncertaintyMs)})`);
-  }
-  const p = suite.pointer;
-  if (p !== undefined) lines.push(`pointer: max error ${formatPx(p.maxErrorPx)}, mean ${formatPx(p.meanErrorPx)}, tolerance ${formatPx(p.tolerancePx)}, ${p.samples} samples`);
-  for (const note of noteFindings(suite)) lines.push(`note: ${formatFinding(note)}`);
-  return lines.join('\n');
-}
 
 function suiteElement(suite: SuiteReport, timestamp: string, labels: readonly string[] | undefined): XmlElement {
   const classname = suite.name;
@@ -89,29 +53,19 @@ function suiteElement(suite: SuiteReport, timestamp: string, labels: readonly st
         children: findings.length > 0 ? [failureElement('failure', findings, kindsOf(findings))] : [],
       };
     });
-  const wholeRun = failing.filter((f) => f.step === undefined);
-  const wholeChildren: XmlElement[] = [];
-  if (suite.verdict === 'error') {
-    const e = suite.error ?? { code: 'error', message: 'the suite could not run to the end' };
-    wholeChildren.push(failureElement('error', wholeRun, e.code, `${e.code}: ${e.message}`));
-  } else if (wholeRun.length > 0) {
-    wholeChildren.push(failureElement('failure', wholeRun, kindsOf(wholeRun)));
-  } else if (suite.verdict === 'fail' && failing.length === 0) {
-    wholeChildren.push(failureElement('failure', [], 'fail', `suite failed (${formatCounts(suite.counts)})`));
-  }
-  wholeChildren.push({ name: 'system-out', children: [figures(suite)] });
+  const verdict = verdictElement(suite, failing.filter((f) => f.step === undefined));
+  const wholeChildren: XmlElement[] = [...(verdict === undefined ? [] : [verdict]), { name: 'system-out', children: [figures(suite)] }];
   cases.push({ name: 'testcase', attrs: { name: WHOLE_RUN_TESTCASE, classname, file, time: seconds(suite.durationMs) }, children: wholeChildren });
-  const count = (tag: string): number => cases.filter((c) => c.children?.some((ch) => typeof ch !== 'string' && ch.name === tag)).length;
   return {
     name: 'testsuite',
-    attrs: { name: suite.name, tests: cases.length, failures: count('failure'), errors: count('error'), skipped: 0, time: seconds(suite.durationMs), timestamp, file },
-    children: [properties(suite), ...cases],
+    attrs: { name: suite.name, tests: cases.length, failures: countWith(cases, 'failure'), errors: countWith(cases, 'error'), skipped: 0, time: seconds(suite.durationMs), timestamp, file },
+    children: [suiteProperties(suite), ...cases],
   };
 }
 
-/** The report as a JUnit XML document. */
+/** The report as a JUnit XML document: per VM when isPerVmJunit(report), else per suite report. */
 export function toJunitXml(report: ReportV1, options: JunitOptions = {}): string {
-  const suites = report.suites.map((s, i) => suiteElement(s, report.startedAt, options.stepLabels?.[i]));
+  const suites = isPerVmJunit(report) ? fleetSuiteElements(report) : report.suites.map((s, i) => suiteElement(s, report.startedAt, options.stepLabels?.[i]));
   const sum = (attr: string): number => suites.reduce((n, s) => n + Number(s.attrs?.[attr] ?? 0), 0);
   const elapsed = Date.parse(report.finishedAt) - Date.parse(report.startedAt);
   return renderXml({

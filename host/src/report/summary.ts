@@ -3,17 +3,27 @@
  * counts, latency with its clock uncertainty, pointer error, and the findings
  * (capped per suite), then a totals line. Pure: the CLI decides `color` from
  * isTTY and NO_COLOR; with color false the text holds no escape codes at all.
+ *
+ * A run over several VMs or rounds (report.fleet, see isFleetRun) adds the
+ * round to each suite's line and, after the suites' totals, the fleet block
+ * (fleet-text.ts). With more than FLEET_DETAIL_LIMIT suite reports only the
+ * ones that did not pass are shown in detail, the passing ones as one count.
+ * Without a fleet, or with one VM and one round, the output is as before.
  */
 import type { ReportV1, SuiteReport } from '@atp/protocol';
-import { failingFindings, formatCounts, formatDuration, formatFinding, formatMs, formatPx, noteFindings, printable, verdictWord } from './format.js';
+import { failingFindings, formatCounts, formatDuration, formatFinding, formatMs, formatPx, noteFindings, printable, verdictWord, type Paint, type PaintStyle } from './format.js';
+import { fleetBlockLines, isFleetRun } from './fleet-text.js';
 
 export interface SummaryOptions {
   color: boolean;
   /** Cut lines to this many columns (with …); none when absent. */
   width?: number;
-  /** Findings listed per suite before "… and M more" (default 10). */
+  /** Findings listed per suite before "… and M more" (default 10); also VM errors in the fleet block. */
   maxFindings?: number;
 }
+
+/** Suite reports of a fleet run shown in detail when there are at most this many; past it only those that did not pass. */
+export const FLEET_DETAIL_LIMIT = 8;
 
 const ESC = '\u001b[';
 const RESET = `${ESC}0m`;
@@ -23,9 +33,7 @@ const STYLE = {
   error: `${ESC}1;35m`,
   bold: `${ESC}1m`,
   dim: `${ESC}2m`,
-} as const;
-
-type Paint = (style: keyof typeof STYLE, text: string) => string;
+} as const satisfies Record<PaintStyle, string>;
 
 const INDENT = '       ';
 
@@ -85,7 +93,7 @@ function devicesLine(devices: NonNullable<SuiteReport['devices']>): string | und
 
 function suiteLines(suite: SuiteReport, paint: Paint, maxFindings: number): string[] {
   const word = verdictWord(suite.verdict).padEnd(INDENT.length - 1);
-  const where = [suite.source, `vm ${suite.target.vm}${suite.target.host === undefined ? '' : ` on ${suite.target.host}`}`, `observer ${suite.observer.kind}${suite.observer.id === undefined ? '' : ` ${suite.observer.id}`}`];
+  const where = [suite.source, suite.round === undefined ? undefined : `round ${suite.round}`, `vm ${suite.target.vm}${suite.target.host === undefined ? '' : ` on ${suite.target.host}`}`, `observer ${suite.observer.kind}${suite.observer.id === undefined ? '' : ` ${suite.observer.id}`}`];
   const head = `${paint(suite.verdict, word)} ${paint('bold', printable(suite.name))}  ${where.filter((w) => w !== undefined).map(printable).join(' · ')}  ${formatDuration(suite.durationMs)}`;
   const lines = [head];
   if (suite.error !== undefined) lines.push(`${INDENT}${paint('error', suite.error.code)}: ${printable(suite.error.message)}`);
@@ -108,6 +116,16 @@ function suiteLines(suite: SuiteReport, paint: Paint, maxFindings: number): stri
   return lines;
 }
 
+/** "PASS   42 passing suite reports not listed: smoke ×21, typing ×21" */
+function passingCountLine(suites: readonly SuiteReport[], paint: Paint): string {
+  const passing = suites.filter((s) => s.verdict === 'pass');
+  const byName = new Map<string, number>();
+  for (const s of passing) byName.set(s.name, (byName.get(s.name) ?? 0) + 1);
+  const names = [...byName].map(([name, n]) => `${printable(name)} ×${n}`).join(', ');
+  const word = verdictWord('pass').padEnd(INDENT.length - 1);
+  return `${paint('pass', word)} ${plural(passing.length, 'passing suite report')} not listed${names === '' ? '' : `: ${names}`}`;
+}
+
 function plural(n: number, word: string): string {
   return `${n} ${word}${n === 1 ? '' : 's'}`;
 }
@@ -117,12 +135,16 @@ export function formatSummary(report: ReportV1, options: SummaryOptions): string
   const paint: Paint = options.color ? (style, text) => `${STYLE[style]}${text}${RESET}` : (_style, text) => text;
   const maxFindings = Math.max(0, options.maxFindings ?? 10);
   const lines: string[] = [];
-  for (const suite of report.suites) lines.push(...suiteLines(suite, paint, maxFindings));
+  const fleet = isFleetRun(report) ? report.fleet : undefined;
+  const condensed = fleet !== undefined && report.suites.length > FLEET_DETAIL_LIMIT;
+  for (const suite of report.suites) if (!condensed || suite.verdict !== 'pass') lines.push(...suiteLines(suite, paint, maxFindings));
+  if (condensed && report.suites.some((s) => s.verdict === 'pass')) lines.push(passingCountLine(report.suites, paint));
   const by = (v: SuiteReport['verdict']): number => report.suites.filter((s) => s.verdict === v).length;
   const elapsed = Date.parse(report.finishedAt) - Date.parse(report.startedAt);
   const total = `${plural(report.suites.length, 'suite')}: ${by('pass')} passed, ${by('fail')} failed, ${plural(by('error'), 'error')} (${formatDuration(elapsed)})`;
   const overall = by('error') > 0 ? 'error' : by('fail') > 0 || report.suites.length === 0 ? 'fail' : 'pass';
   if (lines.length > 0) lines.push('');
   lines.push(`${paint(overall, verdictWord(overall))} ${total}`);
+  if (fleet !== undefined) lines.push('', ...fleetBlockLines(fleet, report.host, paint, maxFindings));
   return lines.map((l) => fit(l, options.width, options.color)).join('\n') + '\n';
 }
