@@ -1,9 +1,13 @@
 /**
  * The QMP injector: sends InputActions with input-send-event through any
- * QmpExecutor (a QmpClient socket today, libvirt's qemu-monitor-command later).
+ * QmpExecutor (a QmpClient socket, or libvirt's qemu-monitor-command via virsh).
  * The call plan (what shares a call, and why) is in qmp-events.ts. Calls go out
- * one at a time in order; each action is stamped with hostNow() taken just before
- * the call that carries it, and with an id that increases over the injector's life.
+ * one at a time in order; each action gets an id that increases over the
+ * injector's life and a `sentAt`: the hostNow() at which the call carrying it
+ * was actually written out, as the executor reports through `onSent` (after
+ * its own queueing: a busy virsh, a QMP reconnect), so a wait in that queue is
+ * not counted as guest latency. An executor that does not report it leaves the
+ * hostNow() taken just before the call. All actions of one call share its time.
  */
 import { AtpError } from '@atp/protocol';
 import { hostNow } from '../util/clock.js';
@@ -78,18 +82,25 @@ export class QmpInjector implements Injector {
     const injected: InjectedAction[] = [];
     for (const call of calls) {
       if (this.closed) throw new AtpError('ATP_INJECT_CLOSED', 'The QMP injector was closed during a send', { details: { sent: injected.length } });
-      const sentAt = hostNow();
+      const before = hostNow();
+      const stamps: InjectedAction[] = [];
       for (const index of call.actionIndexes) {
         const action = actions[index];
         if (action === undefined) continue;
-        const stamped: InjectedAction = { id: this.nextId++, action, sentAt };
+        const stamped: InjectedAction = { id: this.nextId++, action, sentAt: before };
         if (context.step !== undefined) stamped.step = context.step;
-        injected.push(stamped);
+        stamps.push(stamped);
       }
+      // The last report wins: a wrapper that resends the call (reconnectingQmpExecutor) reports the resend.
+      let left: number | undefined;
       try {
-        await inputSendEvent(this.executor, call.events, this.callOptions);
+        await inputSendEvent(this.executor, call.events, { ...this.callOptions, onSent: (at) => (left = at) });
       } catch (error) {
-        throw withSent(error, injected.slice(0, injected.length - call.actionIndexes.length));
+        throw withSent(error, injected);
+      }
+      for (const stamped of stamps) {
+        if (left !== undefined) stamped.sentAt = left;
+        injected.push(stamped);
       }
     }
     return injected;

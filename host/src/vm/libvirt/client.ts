@@ -2,8 +2,9 @@
  * LibvirtClient: what ATP needs from libvirt, behind an interface, and its
  * virsh-backed implementation (a Node binding lacks monitor, agent, send-key
  * and events; see ARCHITECTURE.md). Commands go through one VirshRunner
- * (long-lived interactive virsh by default, serialised); events come from a
- * separate `virsh event --loop` process per stream.
+ * (long-lived interactive virsh by default, serialised; with `pool: K` a
+ * VirshPool of up to K of them, so calls for many domains run side by side);
+ * events come from a separate `virsh event --loop` process per stream.
  */
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';

@@ -52,7 +52,12 @@ export function virshQmpExecutor(runner: VirshRunner, domain: string): QmpExecut
       const json = asciiJson(args === undefined ? { execute: command } : { execute: command, arguments: args });
       let stdout: string;
       try {
-        stdout = await runner.run(['qemu-monitor-command', '--domain', domain, '--cmd', json], { domain, timeoutMs: options.timeoutMs ?? DEFAULT_COMMAND_TIMEOUT_MS });
+        // onSent goes to the runner: it fires when the line reaches virsh, after the runner's (or pool's) queue.
+        stdout = await runner.run(['qemu-monitor-command', '--domain', domain, '--cmd', json], {
+          domain,
+          timeoutMs: options.timeoutMs ?? DEFAULT_COMMAND_TIMEOUT_MS,
+          ...(options.onSent === undefined ? {} : { onSent: options.onSent }),
+        });
       } catch (error) {
         throw retag(error, 'ATP_LIBVIRT_TIMEOUT', 'ATP_QMP_TIMEOUT');
       }
@@ -138,7 +143,9 @@ export interface ReconnectOptions {
  * an input event twice. It is not hidden: the guest then observes the doubled
  * input and the verify engine reports it as a duplicate, so the report stays
  * honest; not retrying would instead abort the whole suite on a daemon restart.
- * A second failure is thrown as is.
+ * A second failure is thrown as is. The caller's options, `onSent` included, go
+ * to both attempts, so the hook fires again when the resend leaves and the
+ * caller's last stamp is the send the guest most likely received.
  */
 export function reconnectingQmpExecutor(inner: QmpExecutor, options: ReconnectOptions): QmpExecutor & InterruptionReporter {
   const listeners = new Set<(interruption: LibvirtInterruption) => void>();

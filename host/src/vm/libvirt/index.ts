@@ -15,6 +15,8 @@ export { AutoVirsh, createVirshRunner } from './virsh-auto.js';
 export type { VirshMode, VirshRunnerOptions } from './virsh-auto.js';
 export { VirshProcess } from './virsh-process.js';
 export type { VirshProcessOptions } from './virsh-process.js';
+export { checkPoolSize, DEFAULT_VIRSH_POOL_SIZE, MAX_VIRSH_POOL_SIZE, VirshPool } from './virsh-pool.js';
+export type { VirshPoolOptions, VirshPoolStats } from './virsh-pool.js';
 export { PerCallVirsh } from './virsh-runner.js';
 export type { VirshCommonOptions, VirshRunner, VirshRunOptions } from './virsh-runner.js';
 export { localVirshSpawner, VIRSH_ENV } from './virsh-spawn.js';

@@ -3,8 +3,11 @@
  * process and falls back to one process per call when that process starts but
  * does not speak the marker protocol; a call whose arguments the interactive
  * line reader cannot carry (a newline, a control character) goes per call too.
+ * With `pool: K` the runner is a VirshPool of up to K such runners (virsh-pool.ts),
+ * so up to K calls run at once.
  */
 import { AtpError } from '@atp/protocol';
+import { checkPoolSize, VirshPool } from './virsh-pool.js';
 import { VirshProcess, type VirshProcessOptions } from './virsh-process.js';
 import { PerCallVirsh, type VirshRunner, type VirshRunOptions } from './virsh-runner.js';
 
@@ -12,9 +15,23 @@ export type VirshMode = 'auto' | 'interactive' | 'per-call';
 
 export interface VirshRunnerOptions extends VirshProcessOptions {
   mode?: VirshMode;
+  /**
+   * Up to this many virsh (each of `mode`) carry calls side by side, made as
+   * needed (VirshPool; DEFAULT_VIRSH_POOL_SIZE is 4). Default: one runner, one
+   * call at a time.
+   */
+  pool?: number;
 }
 
 export function createVirshRunner(options: VirshRunnerOptions): VirshRunner {
+  if (options.pool !== undefined) {
+    const size = checkPoolSize(options.pool);
+    return new VirshPool({ size, create: () => singleRunner(options), ...(options.defaultTimeoutMs === undefined ? {} : { defaultTimeoutMs: options.defaultTimeoutMs }) });
+  }
+  return singleRunner(options);
+}
+
+function singleRunner(options: VirshRunnerOptions): VirshRunner {
   const mode = options.mode ?? 'auto';
   if (mode === 'per-call') return new PerCallVirsh(options);
   if (mode === 'interactive') return new VirshProcess(options);

@@ -6,7 +6,8 @@
  *
  * Rules:
  * - One command at a time (a FIFO queue); each call has its own timeout, which
- *   covers waiting for a (re)start as well.
+ *   covers waiting for a (re)start as well. A call's `onSent` hears the moment
+ *   its line is written, i.e. after its wait in the queue and for a (re)start.
  * - A timeout kills virsh (the command cannot be cancelled otherwise): the call
  *   rejects ATP_LIBVIRT_TIMEOUT. If virsh exits mid-call the call rejects
  *   ATP_LIBVIRT_CONNECTION. A connection error printed by virsh also kills it.
@@ -23,6 +24,7 @@ import { virshCommandLine } from './quote.js';
 import { DEFAULT_VIRSH_TIMEOUT_MS, type VirshCommonOptions, type VirshRunner, type VirshRunOptions } from './virsh-runner.js';
 import { localVirshSpawner, type VirshChild, type VirshSpawner } from './virsh-spawn.js';
 import { timerDelay } from '../../util/timers.js';
+import { reportSent, type SentHook } from '../qmp/executor.js';
 
 export interface VirshProcessOptions extends VirshCommonOptions {
   /** Bound on starting virsh and its handshake (default 15000). */
@@ -85,7 +87,7 @@ export class VirshProcess implements VirshRunner {
     }
     const timeoutMs = timerDelay(options.timeoutMs ?? this.options.defaultTimeoutMs ?? DEFAULT_VIRSH_TIMEOUT_MS);
     const deadline = Date.now() + timeoutMs;
-    const result = this.queue.then(() => this.exec(line, ctx, deadline, timeoutMs));
+    const result = this.queue.then(() => this.exec(line, ctx, deadline, timeoutMs, options.onSent));
     this.queue = result.catch(() => undefined);
     return result;
   }
@@ -105,7 +107,7 @@ export class VirshProcess implements VirshRunner {
     this.live?.child.kill();
   }
 
-  private async exec(line: string, ctx: { command: string; domain?: string }, deadline: number, timeoutMs: number): Promise<string> {
+  private async exec(line: string, ctx: { command: string; domain?: string }, deadline: number, timeoutMs: number, onSent: SentHook | undefined): Promise<string> {
     if (this.closed) throw new AtpError('ATP_LIBVIRT_CLOSED', `virsh ${ctx.command}: the libvirt client is closed`, { details: ctx });
     const timeout = (): AtpError => new AtpError('ATP_LIBVIRT_TIMEOUT', `virsh ${ctx.command}${ctx.domain === undefined ? '' : ` (domain '${ctx.domain}')`} did not finish within ${timeoutMs} ms`, { details: { ...ctx, timeoutMs } });
     let live: Live;
@@ -116,7 +118,7 @@ export class VirshProcess implements VirshRunner {
       throw error;
     }
     const marker = makeMarker(this.nonce, ++this.seq);
-    const [stdout, stderr] = await this.roundTrip(live, `${line}\n${marker.lines[0]}\n${marker.lines[1]}\n`, marker, deadline, timeout).catch((error: unknown) => {
+    const [stdout, stderr] = await this.roundTrip(live, `${line}\n${marker.lines[0]}\n${marker.lines[1]}\n`, marker, deadline, timeout, onSent).catch((error: unknown) => {
       this.failures += 1;
       throw error;
     });
@@ -225,7 +227,7 @@ export class VirshProcess implements VirshRunner {
     if (live.out.length + live.err.length > MAX_BUFFER_CHARS) live.child.kill();
   }
 
-  private roundTrip(live: Live, text: string, marker: Marker, deadline: number, timeout: () => AtpError): Promise<[string, string]> {
+  private roundTrip(live: Live, text: string, marker: Marker, deadline: number, timeout: () => AtpError, onSent?: SentHook): Promise<[string, string]> {
     return new Promise((resolve, reject) => {
       const cleanup = (): void => {
         clearTimeout(timer);
@@ -255,6 +257,7 @@ export class VirshProcess implements VirshRunner {
         },
       };
       live.child.stdin.write(text);
+      reportSent(onSent);
       this.scan(live);
     });
   }

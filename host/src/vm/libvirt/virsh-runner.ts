@@ -8,6 +8,7 @@ import { AtpError } from '@atp/protocol';
 import { commandError, splitStderr, virshError } from './virsh-codec.js';
 import { localVirshSpawner, type VirshSpawner } from './virsh-spawn.js';
 import { timerDelay } from '../../util/timers.js';
+import { reportSent, type SentHook } from '../qmp/executor.js';
 
 export { spawnFailure, virshEnv } from './virsh-spawn.js';
 
@@ -16,6 +17,12 @@ export interface VirshRunOptions {
   timeoutMs?: number;
   /** The domain the call is about: named in errors. */
   domain?: string;
+  /**
+   * Told hostNow() when the command leaves for virsh, after any queueing: as
+   * its line is written to the interactive virsh's stdin, or once the per-call
+   * virsh is spawned (its argv is the command). See QmpExecuteOptions.onSent.
+   */
+  onSent?: SentHook;
 }
 
 export interface VirshRunner {
@@ -70,6 +77,7 @@ export class PerCallVirsh implements VirshRunner {
       throw error;
     });
     clearTimeout(timer);
+    reportSent(options.onSent);
     return new Promise((resolve, reject) => {
       let stdout = '';
       let stderr = '';

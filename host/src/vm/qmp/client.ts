@@ -13,11 +13,13 @@
  *   (never sent). Without reconnect the client goes to 'closed' and later
  *   commands reject ATP_QMP_DISCONNECTED; after `close()` they reject ATP_QMP_CLOSED.
  * - Bad bytes from QEMU never throw: they are counted and reported to 'error' listeners.
+ * - A command's `onSent` hook hears hostNow() right after its bytes are handed
+ *   to the socket, so a wait for 'ready' is not counted as time on the wire.
  */
 import { AtpError, backoffDelay, type BackoffOptions } from '@atp/protocol';
 import { encodeQmpCommand, type QmpDecoded } from './codec.js';
 import { QmpEventHub, type QmpEventOverflow, type QmpEventStream, type WaitForEventOptions } from './event-hub.js';
-import type { QmpExecuteOptions, QmpExecutor } from './executor.js';
+import { reportSent, type QmpExecuteOptions, type QmpExecutor, type SentHook } from './executor.js';
 import { openStream } from '../connect.js';
 import { describeQmpTarget, QmpLink, type QmpTarget } from './link.js';
 import { Listeners } from './listeners.js';
@@ -147,7 +149,7 @@ export class QmpClient implements QmpExecutor {
     const link = this.link;
     if (this.currentState !== 'ready' || !link) throw this.notUsableError(command);
     const remaining = Math.max(1, timerDelay(timeoutMs) - (Date.now() - started));
-    return (await this.send(link, command, args, remaining, options.oob === true)) as T;
+    return (await this.send(link, command, args, remaining, options.oob === true, options.onSent)) as T;
   }
 
   /** Every event, through a bounded buffer (see event-hub.ts for overflow). */
@@ -204,7 +206,8 @@ export class QmpClient implements QmpExecutor {
     for (const waiter of [...this.readyWaiters]) waiter.ready();
   }
 
-  private send(link: QmpLink, command: string, args: Record<string, unknown> | undefined, timeoutMs: number, oob: boolean): Promise<unknown> {
+  /** Writes one command; `onSent` hears the moment the bytes go to the socket (after any wait for 'ready'). */
+  private send(link: QmpLink, command: string, args: Record<string, unknown> | undefined, timeoutMs: number, oob: boolean, onSent?: SentHook): Promise<unknown> {
     if (link.down) return Promise.reject(new AtpError('ATP_QMP_DISCONNECTED', `${command}: not sent, the QMP connection is closed`, { details: { command } }));
     const id = this.pending.allocateId();
     let bytes: Uint8Array;
@@ -216,6 +219,7 @@ export class QmpClient implements QmpExecutor {
     }
     const reply = this.pending.track(id, command, timeoutMs);
     link.write(bytes);
+    reportSent(onSent);
     return reply;
   }
 

@@ -57,7 +57,10 @@ function reply<T>(schema: z.ZodType<T>, value: unknown, command: string): T {
 
 async function run(qmp: QmpExecutor, command: string, args: Record<string, unknown> | undefined, options: QmpExecuteOptions | undefined): Promise<unknown> {
   // Only the executor's own options go through (not holdTimeMs, device, ...).
-  return qmp.execute<unknown>(command, args, options?.timeoutMs === undefined ? undefined : { timeoutMs: options.timeoutMs });
+  const own: QmpExecuteOptions = {};
+  if (options?.timeoutMs !== undefined) own.timeoutMs = options.timeoutMs;
+  if (options?.onSent !== undefined) own.onSent = options.onSent;
+  return qmp.execute<unknown>(command, args, own.timeoutMs === undefined && own.onSent === undefined ? undefined : own);
 }
 
 const emptyReply = z.object({});

@@ -89,9 +89,19 @@ export function sshFileStager(source: ConnectionSource): FileStager {
 export interface RemoteLibvirtOptions extends Omit<VirshLibvirtClientOptions, 'spawner' | 'stageFile' | 'runner'> {
   /** virsh on the remote PATH (default 'virsh'). */
   remoteBinary?: string;
+  /**
+   * Up to this many remote virsh carry calls side by side (a VirshPool; see
+   * VirshRunnerOptions.pool). Each is one exec channel on the shared connection:
+   * with the event streams and forwards, stay below the server's MaxSessions
+   * (OpenSSH: 10). Calls still pass the manager's per-host limit first.
+   */
+  pool?: number;
 }
 
-/** A VirshLibvirtClient whose virsh runs on `host` through the manager's shared connection, counted against its limit. */
+/**
+ * A VirshLibvirtClient whose virsh runs on `host` through the manager's shared
+ * connection, counted against its limit; `options.pool` gives it a pool of them.
+ */
 export function remoteLibvirtClient(manager: SshConnectionManager, host: string, options: RemoteLibvirtOptions = {}): VirshLibvirtClient {
   const source: ConnectionSource = () => manager.connection(host);
   const spawner = sshVirshSpawner(source, options.remoteBinary);
