@@ -13,7 +13,7 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import os from 'node:os';
-import { startLabTarget } from '../host/src/cli/verify-lab.js';
+import { startLabTarget } from '../host/src/targets/lab-target.js';
 import { QmpInjector } from '../host/src/inject/index.js';
 import { parseSuiteText, runSuite, type PacingFlags, type SuiteRun } from '../host/src/scenario/index.js';
 import { baseEnv, printTable, quantile, round, type BenchResult } from './support.js';

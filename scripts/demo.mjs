@@ -62,7 +62,7 @@ async function buildLabImage() {
   let verifyLab;
   try {
     lab = await import(pathToFileURL(path.join(root, 'host', 'dist', 'lab', 'index.js')).href);
-    verifyLab = await import(pathToFileURL(path.join(root, 'host', 'dist', 'cli', 'verify-lab.js')).href);
+    verifyLab = await import(pathToFileURL(path.join(root, 'host', 'dist', 'targets', 'lab-target.js')).href);
   } catch (error) {
     say(`lab image: not timed here (${error instanceof Error ? error.message : String(error)}); verify builds it`);
     return;

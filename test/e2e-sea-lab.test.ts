@@ -10,7 +10,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startLabTarget, type LabTarget } from '../host/src/cli/verify-lab.js';
+import { startLabTarget, type LabTarget } from '../host/src/targets/lab-target.js';
 import { QmpInjector } from '../host/src/inject/index.js';
 import { defaultCacheDir } from '../host/src/lab/paths.js';
 import { loadSuite, runSuite } from '../host/src/scenario/index.js';

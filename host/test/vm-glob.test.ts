@@ -1,7 +1,7 @@
 /** `--vms` globs: `*`, `?`, `[abc]` / `[a-z]` / `[!abc]`, literal everything else; selection of running domains. */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { globToRegExp, selectDomains } from '../src/cli/vm-glob.js';
+import { globToRegExp, selectDomains } from '../src/targets/vm-glob.js';
 import type { DomainSummary } from '../src/vm/libvirt/index.js';
 
 const matches = (glob: string, name: string): boolean => globToRegExp(glob).test(name);

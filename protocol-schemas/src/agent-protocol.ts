@@ -33,6 +33,8 @@ export const AGENT_MAX_FRAME_BYTES = DEFAULT_MAX_FRAME_BYTES;
 export const MAX_EVENTS_PER_BATCH = 1000;
 
 const ID_PATTERN = /^[A-Za-z0-9._:-]+$/;
+/** A VM's SMBIOS system UUID as the hello carries it: canonical 8-4-4-4-12, lowercase hex only (the agent lowercases what it reads). */
+export const VM_UUID_PATTERN = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 const shortString = z.string().max(256);
 const label = z.string().min(1).max(128);
 const count = z.number().int().min(0);
@@ -83,6 +85,13 @@ export const HelloBodySchema = z.object({
   devices: z.array(DeviceInfoSchema).max(256).optional(),
   /** Problems the agent has seen since it started (newest last); absent from agents older than the field. */
   problems: z.array(AgentProblemSchema).max(MAX_HELLO_PROBLEMS).optional(),
+  /**
+   * The VM's SMBIOS system UUID (what QEMU's -uuid / libvirt's <uuid> set), so a
+   * hub can tell clones with one hostname apart and check the agent is in the VM
+   * its token or channel is bound to. Absent when the agent cannot read it (not
+   * root, not a VM, Windows without the registry value) and from older agents.
+   */
+  vmUuid: z.string().regex(VM_UUID_PATTERN, 'expected a lowercase 8-4-4-4-12 hex UUID').optional(),
 });
 
 export const WelcomeBodySchema = z.object({

@@ -8,7 +8,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { startLabTarget, type LabTarget, type LabTargetOptions } from '../../host/src/cli/verify-lab.js';
+import { startLabTarget, type LabTarget, type LabTargetOptions } from '../../host/src/targets/lab-target.js';
 import { defaultCacheDir } from '../../host/src/lab/paths.js';
 import { requireBinary } from '../../host/test/support/binaries.js';
 

@@ -3,7 +3,8 @@
  * configured link, and stops gracefully on SIGTERM / SIGINT (capture first,
  * then flush and wait for the last acks within shutdownTimeoutMs, then exit 0).
  * Capture errors and watchdog stalls go to the problem log: logged, sent to the
- * host while a session is up, and listed in every hello.
+ * host while a session is up, and listed in every hello. The VM's SMBIOS UUID
+ * (vm-identity.ts) is read once before the first hello and sent in every one.
  */
 import { randomUUID } from 'node:crypto';
 import os from 'node:os';
@@ -19,6 +20,7 @@ import { AgentSession, TcpLink, VirtioLink, WsLink, parseHostPort, warmUpEventPa
 import type { AgentIdentity, Link, SessionLogger } from '../link/index.js';
 import { AGENT_VERSION } from '../version.js';
 import { StdinJsonCapture } from './stdin-capture.js';
+import { readVmUuid } from './vm-identity.js';
 
 export function createLink(config: AgentConfig): Link {
   switch (config.link) {
@@ -74,6 +76,9 @@ export async function runAgent(config: AgentConfig, deps: RunAgentDeps): Promise
   const wanted = new Set(config.devices);
   const problems = new ProblemLog();
   const watchdog = new Watchdog({ problems, log, boundMs: config.watchdogMs });
+  // Read while capture starts (reg.exe takes a moment on Windows); the first hello waits for it.
+  const vmUuidRead = readVmUuid();
+  let vmUuid: string | undefined = undefined;
   const identity = (): AgentIdentity => ({
     agentId: config.agentId,
     bootId,
@@ -84,6 +89,7 @@ export async function runAgent(config: AgentConfig, deps: RunAgentDeps): Promise
     token: config.token,
     devices: capture.devices().filter((d: DeviceInfo) => wanted.size === 0 || wanted.has(d.id)).slice(0, 256),
     problems: problems.list(),
+    ...(vmUuid === undefined ? {} : { vmUuid }),
   });
   const session = new AgentSession({
     link,
@@ -130,6 +136,10 @@ export async function runAgent(config: AgentConfig, deps: RunAgentDeps): Promise
     if (error instanceof AtpError) problems.report(error);
   }
   watchdog.fine('capture');
+  const vm = await vmUuidRead;
+  vmUuid = vm.vmUuid;
+  if (vmUuid === undefined) log.info('no VM identity: the hello carries no vmUuid', { source: vm.source, reason: vm.reason });
+  else log.info('VM identity', { vmUuid, source: vm.source });
   session.start();
   const signal = await stopSignal;
   log.info('stopping', { signal, unacked: session.sender.unacked });

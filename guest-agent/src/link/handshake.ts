@@ -7,7 +7,8 @@ import type { LinkConnection } from './types.js';
 export type AgentIdentity = Omit<HelloBody, 'lastSeq' | 'unacked' | 'overflowed'>;
 
 /** Host error codes that mean "this token is not accepted". */
-export const AUTH_ERROR_CODES: readonly string[] = ['ATP_HUB_AUTH'];
+/** Refusals that retrying soon cannot fix (the token, or the VM the token or channel is bound to): long backoff. */
+export const AUTH_ERROR_CODES: readonly string[] = ['ATP_HUB_AUTH', 'ATP_HUB_IDENTITY'];
 
 /** A fixed identity, or a function read at each connect (the device list changes). */
 export type IdentitySource = AgentIdentity | (() => AgentIdentity);

@@ -13,7 +13,7 @@ import { AtpError } from '@atp/protocol';
 import { qgaExec } from '../vm/qga/index.js';
 import { locationOf, withConfigDir } from './config.js';
 import type { CliIo } from './program.js';
-import { forEachVm, withDomain } from './vm-target.js';
+import { forEachVm, withDomain } from '../targets/domains.js';
 
 interface ExecFlags {
   vm?: string;

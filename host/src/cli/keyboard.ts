@@ -15,7 +15,7 @@ import { comboToKeystroke, QmpInjector, textToKeystrokes, type Keystroke, type S
 import { ensureGuestRunning } from '../scenario/index.js';
 import { locationOf, withConfigDir } from './config.js';
 import type { CliIo } from './program.js';
-import { forEachVm, withDomain } from './vm-target.js';
+import { forEachVm, withDomain } from '../targets/domains.js';
 
 export const DEFAULT_SCREEN: ScreenSize = { width: 1024, height: 768 };
 

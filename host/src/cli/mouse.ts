@@ -10,7 +10,7 @@ import type { PointerButton, QmpInjector, ScreenSize } from '../inject/index.js'
 import { locationOf, withConfigDir } from './config.js';
 import { DEFAULT_SCREEN, withInjector } from './keyboard.js';
 import type { CliIo } from './program.js';
-import { forEachVm } from './vm-target.js';
+import { forEachVm } from '../targets/domains.js';
 
 const BUTTONS: readonly PointerButton[] = ['left', 'right', 'middle', 'side', 'extra'];
 

@@ -1,41 +1,44 @@
 /**
- * `atp-host verify <suite...>`: runs suites against a VM and reports.
+ * `atp-host verify <suite...>`: runs suites against VMs and reports, through
+ * the run engine (host/src/run/). This file only parses flags, builds the
+ * target openers, prints progress and writes the reports.
  *
- *  - `--lab`: boots the lab VM with the agent, runs, and always stops it
- *    (finally, and on SIGINT/SIGTERM);
+ *  - `--lab [--count N]`: boots N lab VMs (lab, or lab-01…lab-NN) with the
+ *    agent, runs, and always stops them (finally, and on SIGINT/SIGTERM);
  *  - `--qmp SOCKET --agent virtio:SOCKET|tcp:PORT|ws:PORT --token T`: a VM that
- *    is already running, observed by an agent that connects with the token.
- *  - `--vm NAME[@HOST] --token T`: a running libvirt domain (verify-libvirt.ts):
- *    the hub connects to its org.atp.agent.0 channel, input goes through
- *    qemu-monitor-command, the clock through qemu-agent-command.
- *  - `--vms GLOB[@HOST] --token T`: every running domain whose name matches
- *    (shut-off ones are skipped and named), one VM at a time, each suite's
- *    report naming its VM; the exit code is the worst over all of them.
+ *    is already running, observed by an agent that connects with the token;
+ *  - `--vm NAME[@HOST] --token T`: a running libvirt domain (targets/libvirt-target.ts);
+ *  - `--vms SELECTOR[@HOST] --token T [--exclude SELECTOR] [--limit N]`: every
+ *    running domain the selector (glob, `re:REGEX`, comma list) matches;
+ *    shut-off ones are skipped and named.
+ * Fleet flags: --concurrent N VMs at once, --loop N rounds or --duration 30m,
+ * --on-failure continue|stop-all|fail-fast (run/engine.ts says what each does).
  * Every suite is loaded and planned before anything boots, so a bad suite fails
- * fast with its file:line:column. Output: a live progress line on a TTY
- * (stderr), a summary (coloured on a TTY unless NO_COLOR), `--json` prints the
- * ReportV1 instead, `--report json:FILE,junit:FILE` writes files.
- * Exit codes: 0 all passed, 1 a suite failed verification, 2 usage or suite
- * error, 3 infrastructure error (a suite ended with verdict 'error', QEMU, the
- * agent, the lab).
+ * fast with its file:line:column. Output: a live fleet line on a TTY (stderr),
+ * one line per VM event when stderr is not a TTY and there are several VMs, a
+ * summary (coloured on a TTY unless NO_COLOR); `--json` prints the ReportV1
+ * instead, `--report json:FILE,junit:FILE` writes files.
+ * Exit codes (run/outcome.ts): 0 every VM passed, 1 a VM failed verification
+ * or had an infrastructure error while others were verified, 2 usage or suite
+ * error, 3 nothing could be verified (infrastructure) or a signal stopped the run.
  */
+import { randomBytes } from 'node:crypto';
+import os from 'node:os';
 import type { Command } from 'commander';
-import { AtpError, isAtpError, type ClockEstimate, type SuiteReport } from '@atp/protocol';
+import { isAtpError, type RunEvent } from '@atp/protocol';
 import { AgentHub } from '../hub/index.js';
-import { QmpInjector } from '../inject/index.js';
-import { buildReport, formatProgress, formatSummary, toJsonReport, writeJsonReport, writeJunitReport } from '../report/index.js';
-import { attachAgentEndpoint, loadSuite, parseAgentEndpoint, planSuite, resolvePacing, runSuite, stepLabels, waitForAgentSession, type LoadedSuite, type PacingFlags, type SuitePlan, type SuiteTarget } from '../scenario/index.js';
-import { QmpClient, type QmpExecutor } from '../vm/qmp/index.js';
+import { formatFleetEvent, formatFleetLine, formatSummary, FleetProgress, toJsonReport, writeJsonReport, writeJunitReport } from '../report/index.js';
+import { runFleet, type RunResult, type RunSuiteSpec } from '../run/index.js';
+import { Semaphore } from '../vm/ssh/semaphore.js';
+import { loadSuite, parseAgentEndpoint, planSuite, resolvePacing, type PacingFlags } from '../scenario/index.js';
+import { HostConnections, labOpener, libvirtOpener, qmpOpener, resolveVms, type TargetOpener } from '../targets/index.js';
 import type { CliIo } from './program.js';
-import type { InputRoute } from '../lab/index.js';
-import { startLabTarget } from './verify-lab.js';
-import { startLibvirtTarget } from './verify-libvirt.js';
-import { resolveVms } from './vm-target.js';
+import { parseFleetFlags, type FleetFlags, type FleetSettings } from './verify-fleet-options.js';
 import { HOST_VERSION, labAgentOptions, labInputOptions, parseReportSpecs, verifyUsage, vmFlagProblem, type ReportSpec } from './verify-options.js';
 
 export const EXIT_FAILED = 1;
 
-interface VerifyFlags {
+interface VerifyFlags extends FleetFlags {
   lab?: boolean;
   stateDir?: string;
   cacheDir?: string;
@@ -43,6 +46,7 @@ interface VerifyFlags {
   agentBinary?: string;
   labInput?: string;
   labKeyboard?: string;
+  labMemory?: string;
   qmp?: string;
   vm?: string;
   vms?: string;
@@ -58,21 +62,11 @@ interface VerifyFlags {
   timeout?: string;
 }
 
-interface Target {
-  hub: AgentHub;
-  qmp: QmpExecutor;
-  agentId: string;
-  vm: string;
-  clock?: () => Promise<ClockEstimate>;
-  /** input-send-event's device/head for every call (the lab's chosen keyboard). */
-  route?: InputRoute;
-  inputDevice?: string;
-}
-
 interface Prepared {
-  suites: { loaded: LoadedSuite; plan: SuitePlan }[];
+  suites: RunSuiteSpec[];
   pacing: PacingFlags;
   reports: ReportSpec[];
+  fleet: FleetSettings;
 }
 
 /** Everything that can be wrong with the command line or the suites, before anything starts. */
@@ -82,57 +76,63 @@ async function prepare(files: string[], flags: VerifyFlags): Promise<Prepared> {
   if (vmProblem !== undefined) throw verifyUsage(vmProblem);
   labAgentOptions(flags);
   labInputOptions(flags);
-  if (flags.vm === undefined && flags.vms === undefined && (flags.lab === true) === (flags.qmp !== undefined)) throw verifyUsage('give either --lab, --vm NAME[@HOST] or --vms GLOB[@HOST] with --token, or --qmp SOCKET with --agent and --token');
+  if (flags.vm === undefined && flags.vms === undefined && (flags.lab === true) === (flags.qmp !== undefined)) throw verifyUsage('give either --lab, --vm NAME[@HOST] or --vms SELECTOR[@HOST] with --token, or --qmp SOCKET with --agent and --token');
   if (flags.qmp !== undefined && (flags.agent === undefined || flags.token === undefined)) throw verifyUsage('--qmp needs --agent virtio:SOCKET|tcp:PORT|ws:PORT and --token T');
   if (flags.lab === true && (flags.agent !== undefined || flags.token !== undefined)) throw verifyUsage('--lab sets up its own agent link and token: drop --agent/--token');
   if (flags.agent !== undefined) parseAgentEndpoint(flags.agent);
+  const fleet = parseFleetFlags(flags);
+  if (fleet.count !== undefined && flags.lab !== true) throw verifyUsage('--count boots that many lab VMs: it needs --lab');
+  if ((fleet.exclude !== undefined || fleet.limit !== undefined) && flags.vms === undefined) throw verifyUsage('--exclude and --limit narrow --vms SELECTOR[@HOST]');
+  if (fleet.count !== undefined && fleet.count > 1 && flags.stateDir !== undefined) throw verifyUsage('--state-dir names one lab VM: drop it with --count');
+  if (fleet.rounds !== undefined && fleet.durationMs !== undefined) throw verifyUsage('give either --loop N or --duration, not both');
   const pacing: PacingFlags = {};
   if (flags.rate !== undefined) pacing.rate = Number(flags.rate);
   if (flags.closedLoop !== undefined) pacing.closedLoop = flags.closedLoop === true ? true : Number(flags.closedLoop);
   const reports = parseReportSpecs(flags.report ?? []);
-  const suites = [];
+  const suites: RunSuiteSpec[] = [];
   for (const file of files) {
     const loaded = await loadSuite(file);
     if (flags.layout !== undefined) loaded.scenario.target.layout = flags.layout;
     resolvePacing(loaded.scenario.defaults, pacing);
     suites.push({ loaded, plan: planSuite(loaded.scenario) });
   }
-  return { suites, pacing, reports };
+  return { suites, pacing, reports, fleet };
 }
 
-async function openTarget(flags: VerifyFlags, io: CliIo, signal: AbortSignal, onClose: (close: () => Promise<void>) => void): Promise<Target> {
+function positiveMb(text: string | undefined): number | undefined {
+  if (text === undefined) return undefined;
+  const n = Number(text);
+  if (!/^\d+$/.test(text) || n < 256) throw verifyUsage(`--lab-memory ${JSON.stringify(text)}: expected MiB, at least 256`);
+  return n;
+}
+
+/** The targets the flags name; --vms lists the host's domains now (a selector matching nothing is a usage error). */
+async function openers(flags: VerifyFlags, fleet: FleetSettings, connections: HostConnections, io: CliIo): Promise<TargetOpener[]> {
   const timeoutMs = flags.timeout === undefined ? 120_000 : Number(flags.timeout) * 1000;
+  const location = flags.configDir === undefined ? {} : { configDir: flags.configDir };
   if (flags.lab === true) {
-    const t = await startLabTarget({
-      ...(flags.stateDir === undefined ? {} : { stateDir: flags.stateDir }),
+    const memoryMb = positiveMb(flags.labMemory);
+    const common = {
       ...(flags.cacheDir === undefined ? {} : { cacheDir: flags.cacheDir }),
       ...labAgentOptions(flags),
       ...labInputOptions(flags),
-      log: (line) => io.err(`lab: ${line}\n`),
+      ...(memoryMb === undefined ? {} : { memoryMb }),
       killOnExit: true,
-      onClose,
-    });
-    return { hub: t.hub, qmp: t.qmp, agentId: t.agentId, vm: 'lab', clock: t.clock, route: t.route, inputDevice: `${t.keyboard} keyboard` };
+    };
+    const count = fleet.count ?? 1;
+    const bootGate = new Semaphore(fleet.bootConcurrency ?? Math.max(2, os.availableParallelism()));
+    if (count === 1) return [labOpener('lab', { ...common, ...(flags.stateDir === undefined ? {} : { stateDir: flags.stateDir }) })];
+    const width = Math.max(2, String(count).length);
+    return Array.from({ length: count }, (_, i) => labOpener(`lab-${String(i + 1).padStart(width, '0')}`, { ...common, bootGate }));
   }
-  if (flags.vm !== undefined) {
-    const t = await startLibvirtTarget({ vm: flags.vm, token: flags.token ?? '', ...(flags.agentId === undefined ? {} : { agentId: flags.agentId }), location: flags.configDir === undefined ? {} : { configDir: flags.configDir }, timeoutMs, signal, log: (line) => io.err(`verify: ${line}\n`), onClose });
-    return { hub: t.hub, qmp: t.qmp, agentId: t.agentId, vm: t.vm, clock: t.clock };
+  if (flags.vm !== undefined) return [libvirtOpener(flags.vm, { token: flags.token ?? '', location, timeoutMs })];
+  if (flags.vms !== undefined) {
+    const resolved = await resolveVms(flags.vms, location, { connections, ...(fleet.exclude === undefined ? {} : { exclude: fleet.exclude }), ...(fleet.limit === undefined ? {} : { limit: fleet.limit }) });
+    for (const s of resolved.skipped) io.err(`verify: skipped ${s.name}: ${s.state}, not running\n`);
+    return resolved.specs.map((spec) => libvirtOpener(spec, { token: flags.token ?? '', location, timeoutMs }));
   }
-  const hub = await AgentHub.create({ auth: { tokens: [flags.token ?? ''] } });
-  onClose(() => hub.close());
-  const where = await attachAgentEndpoint(hub, parseAgentEndpoint(flags.agent ?? ''));
-  io.err(`verify: waiting for the agent on ${where}\n`);
-  const qmp = await QmpClient.connect({ path: flags.qmp ?? '' }, { connectTimeoutMs: 10_000 }).catch(async (error: unknown) => {
-    await hub.close();
-    throw error;
-  });
-  const close = async (): Promise<void> => {
-    await qmp.close().catch(() => undefined);
-    await hub.close();
-  };
-  onClose(close);
-  const agentId = await waitForAgentSession(hub, { ...(flags.agentId === undefined ? {} : { agentId: flags.agentId }), timeoutMs, signal });
-  return { hub, qmp, agentId, vm: flags.qmp ?? 'vm' };
+  const agent = parseAgentEndpoint(flags.agent ?? '');
+  return [qmpOpener(flags.qmp ?? 'vm', { qmp: flags.qmp ?? '', agent, timeoutMs, ...(flags.agentId === undefined ? {} : { agentId: flags.agentId }) })];
 }
 
 export interface VerifyHooks {
@@ -151,114 +151,111 @@ async function verify(files: string[], flags: VerifyFlags, io: CliIo, onProcess:
     io.err(`atp-host verify: ${error.message}\n`);
     return 2;
   }
-  // --vms: the matching running domains, resolved before anything starts (none matching is a usage error).
-  let vmSpecs: (string | undefined)[] = [flags.vm];
-  if (flags.vms !== undefined) {
-    try {
-      const resolved = await resolveVms(flags.vms, flags.configDir === undefined ? {} : { configDir: flags.configDir });
-      for (const s of resolved.skipped) io.err(`verify: skipped ${s.name}: ${s.state}, not running\n`);
-      io.err(`verify: ${resolved.specs.length} VM(s), one at a time: ${resolved.specs.join(', ')}\n`);
-      vmSpecs = resolved.specs;
-    } catch (error) {
-      if (!isAtpError(error)) throw error;
-      io.err(`atp-host verify: ${error.code}: ${error.message}\n`);
-      return error.code === 'ATP_SCHEMA_INVALID' || error.code.startsWith('ATP_CONFIG_') ? 2 : 3;
-    }
+  const connections = new HostConnections(flags.configDir === undefined ? {} : { configDir: flags.configDir });
+  let targets: TargetOpener[];
+  try {
+    targets = await openers(flags, prepared.fleet, connections, io);
+  } catch (error) {
+    await connections.close();
+    if (!isAtpError(error)) throw error;
+    io.err(`atp-host verify: ${error.code}: ${error.message}\n`);
+    return error.code === 'ATP_SCHEMA_INVALID' || error.code === 'ATP_RUN_NO_TARGETS' || error.code.startsWith('ATP_CONFIG_') ? 2 : 3;
   }
-  const startedAt = new Date();
+  if (targets.length > 1) io.err(`verify: ${targets.length} VMs, ${prepared.fleet.concurrency ?? Math.min(targets.length, 4)} at a time: ${targets.map((t) => t.label).join(', ')}\n`);
+
   const abort = new AbortController();
-  let closeTarget: (() => Promise<void>) | undefined;
   const onSignal = (signal: NodeJS.Signals): void => {
     io.err(`\natp-host verify: ${signal}: stopping\n`);
     abort.abort();
-    void closeTarget?.();
   };
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
-  const progressTty = isTty(process.stderr);
-  const reports: SuiteReport[] = [];
-  const labels: ReturnType<typeof stepLabels>[] = [];
-  let infraError = false;
+  const tty = isTty(process.stderr);
+  const many = targets.length > 1;
+  const progress = new FleetProgress();
+  const ticker = tty ? setInterval(() => io.err(`\r${formatFleetLine(progress, { width: (process.stderr.columns || 80) - 1, now: Date.now() })}\u001b[K`), 250) : undefined;
+  const hub = await AgentHub.create({ auth: { tokens: [flags.token ?? randomBytes(16).toString('hex')] } });
+  let result: RunResult;
   try {
-    for (const vm of vmSpecs) {
-      if (abort.signal.aborted) break;
-      try {
-        const target = await openTarget(vm === undefined ? flags : { ...flags, vm }, io, abort.signal, (c) => (closeTarget = c));
-        for (const [i, { loaded, plan }] of prepared.suites.entries()) {
-          if (abort.signal.aborted) break;
-          const injector = new QmpInjector({ executor: target.qmp, screen: loaded.scenario.target.screen, ...target.route });
-          const suiteTarget: SuiteTarget = {
-            injector,
-            hub: target.hub,
-            agentId: target.agentId,
-            qmp: target.qmp,
-            vm: target.vm,
-            ...(target.clock === undefined ? {} : { clock: target.clock }),
-            ...(target.inputDevice === undefined ? {} : { inputDevice: target.inputDevice }),
-          };
-          const run = await runSuite(loaded, suiteTarget, {
-            plan,
-            pacing: prepared.pacing,
-            suiteIndex: i + 1,
-            suiteCount: prepared.suites.length,
-            signal: abort.signal,
-            ...(progressTty ? { onProgress: (s) => io.err(`\r${formatProgress(s, { width: (process.stderr.columns || 80) - 1 })}\u001b[K`) } : {}),
-          });
-          if (progressTty) io.err('\r\u001b[K');
-          await injector.close();
-          reports.push(run.report);
-          labels.push(stepLabels(loaded.scenario));
-        }
-      } catch (error) {
-        if (progressTty) io.err('\r\u001b[K');
-        const e = isAtpError(error) ? error : new AtpError('ATP_LAB_BOOT', String(error), { cause: error });
-        io.err(`atp-host verify: ${vm === undefined ? '' : `${vm}: `}${e.code}: ${e.message}\n`);
-        infraError = true;
-      } finally {
-        // Always: the lab VM goes down even when a suite or the boot failed; the next --vms VM gets its own.
-        const close = closeTarget;
-        closeTarget = undefined;
-        await close?.().catch((error: unknown) => {
-          io.err(`atp-host verify: cleanup failed: ${error instanceof Error ? error.message : String(error)}\n`);
-          infraError = true;
-        });
+    const run = runFleet({
+      suites: prepared.suites,
+      targets,
+      hub,
+      connections,
+      ...(prepared.fleet.concurrency === undefined ? {} : { concurrency: prepared.fleet.concurrency }),
+      ...(prepared.fleet.rounds === undefined ? {} : { rounds: prepared.fleet.rounds }),
+      ...(prepared.fleet.durationMs === undefined ? {} : { durationMs: prepared.fleet.durationMs }),
+      onFailure: prepared.fleet.onFailure,
+      signal: abort.signal,
+      pacing: prepared.pacing,
+      version: HOST_VERSION,
+      log: (line) => (tty ? undefined : io.err(`verify: ${line}\n`)),
+    });
+    const onEvent = (event: RunEvent): void => {
+      progress.apply(event);
+      if (event.type === 'target-finished' && event.error !== undefined) {
+        io.err(`${tty ? '\r\u001b[K' : ''}atp-host verify: ${event.target}: ${event.error.code}: ${event.error.message}\n`);
+        return;
       }
+      if (!tty && many) {
+        const line = formatFleetEvent(event);
+        if (line !== undefined) io.err(`${line}\n`);
+      }
+    };
+    for (;;) {
+      const next = await run.next();
+      if (next.done === true) {
+        result = next.value;
+        break;
+      }
+      onEvent(next.value);
     }
   } finally {
+    if (ticker !== undefined) clearInterval(ticker);
+    if (tty) io.err('\r\u001b[K');
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
+    await hub.close().catch(() => undefined);
+    await connections.close();
   }
-  if (reports.length === 0) return 3;
-  const report = buildReport(reports, { startedAt, finishedAt: new Date(), version: HOST_VERSION });
+  const { report } = result;
   for (const spec of prepared.reports) {
     if (spec.kind === 'json') await writeJsonReport(report, spec.file);
-    else await writeJunitReport(report, spec.file, { stepLabels: labels });
+    else await writeJunitReport(report, spec.file, { stepLabels: result.stepLabels });
   }
   if (flags.json === true) io.out(toJsonReport(report));
   else io.out(formatSummary(report, { color: isTty(process.stdout) && (process.env.NO_COLOR ?? '') === '' }));
-  if (infraError || abort.signal.aborted || reports.length < prepared.suites.length * vmSpecs.length || reports.some((r) => r.verdict === 'error')) return 3;
-  return reports.some((r) => r.verdict !== 'pass') ? EXIT_FAILED : 0;
+  return result.exitCode;
 }
 
 export function registerVerifyCommand(program: Command, io: CliIo, hooks: VerifyHooks): void {
   program
     .command('verify')
-    .description('run suites against a VM: inject their input, check what the guest observed, report')
+    .description('run suites against VMs: inject their input, check what each guest observed, report')
     .argument('[suite...]', 'suite files (YAML)')
     .option('--lab', 'boot the lab VM with the guest agent, run, and stop it')
-    .option('--state-dir <dir>', 'with --lab: state dir of the VM (default: a temp dir)')
+    .option('--count <n>', 'with --lab: boot this many lab VMs (lab-01 …), each with its own UUID, token and sockets')
+    .option('--boot-concurrency <n>', 'with --lab --count: lab VMs booting at once (default: the CPU count, at least 2)')
+    .option('--state-dir <dir>', 'with --lab (one VM): state dir of the VM (default: a temp dir)')
     .option('--cache-dir <dir>', 'with --lab: downloads and built images (env ATP_LAB_CACHE)')
     .option('--lab-agent <path>', 'with --lab: the guest agent to bundle (default guest-agent/src/main.ts)')
     .option('--agent-binary <file>', 'with --lab: a prebuilt single-file agent (atp-host agent build --target linux-x64) instead of node + bundle')
-    .option('--lab-input <profile>', 'with --lab: the guest\'s input devices, minimal (PS/2 keyboard and mouse, USB tablet) or desktop (also USB keyboard, virtio keyboard, mouse and tablet)')
+    .option('--lab-input <profile>', "with --lab: the guest's input devices, minimal (PS/2 keyboard and mouse, USB tablet) or desktop (also USB keyboard, virtio keyboard, mouse and tablet)")
     .option('--lab-keyboard <kbd>', 'with --lab: the keyboard QMP input goes to: ps2 (default), virtio or usb (the last two need --lab-input desktop)')
+    .option('--lab-memory <MiB>', 'with --lab: guest RAM per lab VM')
     .option('--vm <name[@host]>', 'a running libvirt domain (HOST from hosts.yaml; default this machine), with --token')
-    .option('--vms <glob[@host]>', 'every running libvirt domain whose name matches (*, ?, [abc]), with --token; one VM at a time; shut-off ones are skipped (and named)')
+    .option('--vms <selector[@host]>', 'every running libvirt domain the selector matches: a glob (*, ?, [abc]), re:REGEX or a comma list; with --token; shut-off ones are skipped (and named)')
+    .option('--exclude <selector>', 'with --vms: leave out the domains this selector matches')
+    .option('--limit <n>', 'with --vms: at most this many domains (in the host\'s order)')
+    .option('--concurrent <n>', 'verify this many VMs at once (default: all, at most 4)')
+    .option('--loop <n>', 'run the suites this many rounds on every VM')
+    .option('--duration <time>', 'keep starting rounds until this much time has passed (90s, 30m, 2h); stops between rounds')
+    .option('--on-failure <policy>', 'when a VM does not pass: continue (default), stop-all (finish running suites, start nothing new) or fail-fast (interrupt everything now)')
     .option('--config-dir <dir>', 'with --vm/--vms: config directory holding hosts.yaml')
     .option('--qmp <socket>', "the VM's QMP unix socket")
     .option('--agent <endpoint>', 'where the agent reaches the hub: virtio:SOCKET, tcp:PORT or ws:PORT')
     .option('--token <token>', 'the token the agent presents')
-    .option('--agent-id <id>', 'the agent to observe with (default: the first that connects)')
+    .option('--agent-id <id>', 'with --qmp and a tcp/ws endpoint: the agent to observe with (default: the first that connects)')
     .option('--timeout <seconds>', 'how long to wait for the agent (default 120)')
     .option('--layout <name>', "the guest's keyboard layout for text (overrides the suites')")
     .option('--rate <keys/s>', 'open-loop pacing at this many keystrokes per second')

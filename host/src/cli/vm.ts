@@ -7,7 +7,7 @@ import type { Command } from 'commander';
 import { AtpError } from '@atp/protocol';
 import { locationOf, withConfigDir } from './config.js';
 import type { CliIo } from './program.js';
-import { openLibvirtHost, parseVmRef, withDomain } from './vm-target.js';
+import { openLibvirtHost, parseVmRef, withDomain } from '../targets/domains.js';
 
 interface Flags {
   host?: string;

@@ -30,6 +30,12 @@ export class TokenChecker {
     }
   }
 
+  /** Whether the token is configured at all (hub-wide or for some agent id); bindings must not reuse one. */
+  knows(token: string): boolean {
+    const presented = digest(token);
+    return [this.shared, ...this.perAgent.values()].some((list) => list.some((c) => timingSafeEqual(c, presented)));
+  }
+
   accepts(agentId: string, token: string): boolean {
     const presented = digest(token);
     const candidates = this.perAgent.get(agentId) ?? this.shared;

@@ -1,19 +1,24 @@
 /**
  * The agent hub: accepts agents and web-verifier pages over its listeners
  * (TCP, WebSocket, virtio-serial chardev sockets), runs one Session per
- * connection, dedupes by (agentId, bootId, seq), commits to the EventStore
+ * connection, dedupes by (key, bootId, seq), commits to the EventStore
  * before acknowledging, and serves consumer streams read back from the store.
- * One session per agent id: a newer one supersedes the older.
+ * A session's key is its hello's agentId, unless a binding (bindings.ts: a
+ * token bound with hub.bind, a channel bound in connectVirtio) names it; the
+ * key is what the store, streams, clocks and status are keyed by. One session
+ * per key: a newer one supersedes the older.
  */
 import { setMaxListeners } from 'node:events';
 import { performance } from 'node:perf_hooks';
 import { AtpError, type AgentMessage, type ErrorBody, type BackoffOptions, type ClockEstimate, type HelloBody, type ObservedEvent } from '@atp/protocol';
 import { AckBatcher } from './ack-batcher.js';
 import { TokenChecker, type HubAuthOptions } from './auth.js';
+import { IdentityBindings, type ChannelBinding, type SessionIdentity, type VmBinding } from './bindings.js';
 import { ClockTracker } from './clock-tracker.js';
 import { dedupeBatch } from './dedupe.js';
 import { resolveLimits, type HubLimits } from './limits.js';
 import { newCounters, type HubCounters, type HubMetrics } from './metrics.js';
+import { RefusalLog, type HubRefusal } from './refusals.js';
 import { Session, type SessionHost, type SessionState, type SessionTiming } from './session.js';
 import type { EventStore } from './store.js';
 import { MemoryEventStore } from './store-memory.js';
@@ -24,8 +29,11 @@ import { VirtioClient } from './virtio-client.js';
 import type { StreamTarget } from '../vm/connect.js';
 import { WsListener } from './ws-listener.js';
 
-/** AgentHub.connectVirtio's options: where the chardev socket is (a StreamTarget), plus how to name and retry it. */
-export type VirtioConnectOptions = StreamTarget & { name?: string; backoff?: BackoffOptions; connectTimeoutMs?: number };
+/**
+ * AgentHub.connectVirtio's options: where the chardev socket is (a StreamTarget), plus how to name and retry it,
+ * and optionally the VM it belongs to (`bind`: every session over it gets that key and must be in that VM).
+ */
+export type VirtioConnectOptions = StreamTarget & { name?: string; backoff?: BackoffOptions; connectTimeoutMs?: number; bind?: ChannelBinding };
 
 export interface AgentHubOptions {
   auth: HubAuthOptions;
@@ -49,7 +57,12 @@ export interface SessionStatus {
   state: SessionState;
   transport: TransportKind;
   remote: string;
+  /** The session key (a binding's key, else the hello's agentId): what stream(), clock() and agentHello() take. */
   agentId: string | undefined;
+  /** The agentId the hello said (equals agentId unless a binding names the session). */
+  helloAgentId: string | undefined;
+  /** The SMBIOS UUID the hello said, if any. */
+  vmUuid: string | undefined;
   bootId: string | undefined;
   connectedAt: number;
   lastMessageAt: number;
@@ -58,6 +71,7 @@ export interface SessionStatus {
 }
 
 export interface HubClockEstimate extends ClockEstimate {
+  /** The session key. */
   agentId: string;
   bootId: string;
 }
@@ -69,6 +83,8 @@ export class AgentHub implements SessionHost {
   readonly store: EventStore;
   readonly acks = new AckBatcher(() => this.timing.ackDelayMs);
   private readonly tokens: TokenChecker;
+  private readonly bindings: IdentityBindings;
+  private readonly refused = new RefusalLog();
   private readonly clockNow: () => number;
   private readonly listeners: Listener[] = [];
   private readonly connections = new Set<Session>();
@@ -85,6 +101,7 @@ export class AgentHub implements SessionHost {
 
   private constructor(options: AgentHubOptions) {
     this.tokens = new TokenChecker(options.auth);
+    this.bindings = new IdentityBindings(this.tokens);
     this.limits = resolveLimits(options.limits);
     this.timing = { ...DEFAULT_SESSION_TIMING, ...options.timing };
     this.store = options.store ?? new MemoryEventStore();
@@ -123,6 +140,8 @@ export class AgentHub implements SessionHost {
    */
   async connectVirtio(options: VirtioConnectOptions): Promise<VirtioClient> {
     const { name, backoff, connectTimeoutMs } = options;
+    if (this.isClosed) throw new AtpError('ATP_HUB_CLOSED', 'the hub is closed');
+    const reserved = options.bind === undefined ? undefined : this.bindings.reserveChannel(options.bind);
     const target: StreamTarget = 'stream' in options ? { stream: options.stream } : 'path' in options ? { path: options.path } : { host: options.host, port: options.port };
     const client = new VirtioClient({
       target,
@@ -131,14 +150,48 @@ export class AgentHub implements SessionHost {
       ...(backoff === undefined ? {} : { backoff }),
       ...(connectTimeoutMs === undefined ? {} : { connectTimeoutMs }),
     });
-    await this.addListener(client);
+    if (reserved !== undefined) {
+      // The key stays reserved while the channel is open; closing the client frees it.
+      const stop = client.watch((status) => {
+        if (status.state !== 'closed') return;
+        stop();
+        reserved.release();
+      });
+    }
+    try {
+      await this.startListener(client, reserved?.channel);
+    } catch (error) {
+      reserved?.release();
+      throw error;
+    }
     return client;
   }
 
   async addListener(listener: Listener): Promise<void> {
+    await this.startListener(listener, undefined);
+  }
+
+  /**
+   * Binds a VM's own token: an agent presenting it gets the session key `key`
+   * (whatever agentId its hello says) and, when `vmUuid` is given, must be in
+   * that VM (else ATP_HUB_IDENTITY). The token must not be one of the hub's own.
+   * The returned function unbinds: the token is refused from then on, and
+   * sessions admitted with it end (ATP_HUB_AUTH). Bind before the VM's agent
+   * connects: sessions admitted earlier are not checked again.
+   */
+  bind(binding: VmBinding): () => void {
     if (this.isClosed) throw new AtpError('ATP_HUB_CLOSED', 'the hub is closed');
-    await listener.start((connection) => this.accept(connection));
-    this.listeners.push(listener);
+    const { entry, unbind } = this.bindings.bind(binding);
+    return () => {
+      unbind();
+      const revoked = new AtpError('ATP_HUB_AUTH', `the token bound to ${binding.key} was unbound`, { details: { key: binding.key } });
+      for (const s of [...this.connections]) if (s.tokenBinding === entry) s.fail(revoked);
+    };
+  }
+
+  /** The latest hello refusals (bad token, wrong VM), newest last; at most MAX_REFUSALS_KEPT. */
+  refusals(): HubRefusal[] {
+    return this.refused.list();
   }
 
   /** Delivered items (events and notices) for the selected agents, read from the store: each exactly once, in order per agent. */
@@ -154,7 +207,9 @@ export class AgentHub implements SessionHost {
       state: s.state,
       transport: s.connection.transport,
       remote: s.connection.remote,
-      agentId: s.agentId,
+      agentId: s.key,
+      helloAgentId: s.agentId,
+      vmUuid: s.hello?.vmUuid,
       bootId: s.bootId,
       connectedAt: s.connectedAt,
       lastMessageAt: s.lastMessageAt,
@@ -178,12 +233,15 @@ export class AgentHub implements SessionHost {
     return true;
   }
 
-  /** The hello of the agent's current session (without its token): its devices and problems at connect time. */
-  agentHello(agentId: string): Omit<HelloBody, 'token'> | undefined {
-    const hello = this.byAgent.get(agentId)?.hello;
+  /**
+   * The hello of the current session under this key (without its token): its devices and problems at connect
+   * time, its own agentId and vmUuid as the agent said them, and `key`, the session key.
+   */
+  agentHello(key: string): (Omit<HelloBody, 'token'> & { key: string }) | undefined {
+    const hello = this.byAgent.get(key)?.hello;
     if (hello === undefined) return undefined;
     const { token: _token, ...rest } = hello;
-    return rest;
+    return { ...rest, key };
   }
 
   clock(agentId: string): HubClockEstimate | undefined {
@@ -223,19 +281,28 @@ export class AgentHub implements SessionHost {
 
   // ---- SessionHost ----
 
-  authorize(agentId: string, token: string): boolean {
-    return this.tokens.accepts(agentId, token);
+  identify(session: Session, hello: HelloBody): SessionIdentity | AtpError {
+    const identity = this.bindings.identify(hello, session.channel);
+    if (!(identity instanceof AtpError)) return identity;
+    if (identity.code === 'ATP_HUB_IDENTITY') this.counters.identityRefusals++;
+    else this.counters.authFailures++;
+    const { transport, remote } = session.connection;
+    const key = typeof identity.details['key'] === 'string' ? identity.details['key'] : session.channel?.key;
+    this.refused.add({ at: this.now(), code: identity.code, message: identity.message, key, agentId: hello.agentId, vmUuid: hello.vmUuid, transport, remote });
+    return identity;
   }
 
   async admit(session: Session, hello: HelloBody): Promise<number | null> {
-    const { agentId, bootId } = hello;
+    const { bootId } = hello;
+    const agentId = session.key;
+    if (agentId === undefined) throw new AtpError('ATP_HUB_PROTOCOL', 'admit before identify');
     const previous = this.byAgent.get(agentId);
     if (previous !== undefined && previous !== session) {
       this.counters.superseded++;
       previous.fail(new AtpError('ATP_HUB_SUPERSEDED', `a newer session (${session.sessionId}) took over agent ${agentId}`));
     }
     this.byAgent.set(agentId, session);
-    const summary = summarizeHello(hello);
+    const summary = summarizeHello(hello, agentId);
     const receivedAt = this.now();
     const items: HubItemInput[] = [];
     const last = this.store.lastBoot(agentId);
@@ -256,7 +323,7 @@ export class AgentHub implements SessionHost {
   }
 
   async ingest(session: Session, events: readonly ObservedEvent[], receivedAt: number): Promise<number | null> {
-    const agentId = session.agentId;
+    const agentId = session.key;
     const bootId = session.bootId;
     if (agentId === undefined || bootId === undefined) return null;
     const key = `${agentId}\n${bootId}`;
@@ -290,7 +357,7 @@ export class AgentHub implements SessionHost {
   }
 
   problem(session: Session, body: ErrorBody): void {
-    const agentId = session.agentId;
+    const agentId = session.key;
     const bootId = session.bootId;
     if (agentId === undefined || bootId === undefined) return;
     const receivedAt = this.now();
@@ -310,7 +377,7 @@ export class AgentHub implements SessionHost {
   }
 
   ended(session: Session, reason: AtpError | undefined): void {
-    const agentId = session.agentId;
+    const agentId = session.key;
     const bootId = session.bootId;
     if (agentId === undefined || bootId === undefined) return;
     if (this.byAgent.get(agentId) === session) this.byAgent.delete(agentId);
@@ -336,10 +403,16 @@ export class AgentHub implements SessionHost {
 
   // ---- internals ----
 
-  private accept(connection: MessageConnection): void {
+  private async startListener(listener: Listener, channel: ChannelBinding | undefined): Promise<void> {
+    if (this.isClosed) throw new AtpError('ATP_HUB_CLOSED', 'the hub is closed');
+    await listener.start((connection) => this.accept(connection, channel));
+    this.listeners.push(listener);
+  }
+
+  private accept(connection: MessageConnection, channel: ChannelBinding | undefined): void {
     this.counters.connections++;
     const counted = [...this.connections].filter((s) => !s.connection.persistent).length;
-    const session = new Session(this, connection);
+    const session = new Session(this, connection, channel);
     this.connections.add(session);
     if (this.isClosed) {
       session.fail(new AtpError('ATP_HUB_CLOSED', 'the hub is shutting down'));

@@ -8,6 +8,8 @@ export interface HubCounters {
   /** Sessions that passed hello and auth. */
   sessionsAdmitted: number;
   authFailures: number;
+  /** Hellos refused because they do not match the VM their token or channel is bound to (ATP_HUB_IDENTITY). */
+  identityRefusals: number;
   helloTimeouts: number;
   idleTimeouts: number;
   rateLimited: number;
@@ -44,6 +46,7 @@ export function newCounters(): HubCounters {
     connectionsRefused: 0,
     sessionsAdmitted: 0,
     authFailures: 0,
+    identityRefusals: 0,
     helloTimeouts: 0,
     idleTimeouts: 0,
     rateLimited: 0,

@@ -1,6 +1,7 @@
 /**
- * One agent session on one connection: hello within a timeout, token check,
- * welcome with the hub's cumulative ack, events handed to the hub in arrival
+ * One agent session on one connection: hello within a timeout, token and
+ * identity check (the hub names the session: its key, bindings.ts), welcome
+ * with the hub's cumulative ack, events handed to the hub in arrival
  * order, acks sent (coalesced) once the store committed them, ping/pong for the
  * clock offset, rate limit and idle timeout. Any violation ends the session with
  * an `error` message (fatal) carrying the reason code, then closes the
@@ -10,6 +11,7 @@
  */
 import { agentMessage, AtpError, type AgentMessage, type ErrorBody, type HelloBody, type ObservedEvent } from '@atp/protocol';
 import type { AckBatcher } from './ack-batcher.js';
+import type { ChannelBinding, SessionIdentity } from './bindings.js';
 import type { ClockTracker } from './clock-tracker.js';
 import { TokenBucket, type HubLimits } from './limits.js';
 import type { HubCounters } from './metrics.js';
@@ -33,12 +35,13 @@ export interface SessionHost {
   /** Coalesces the acks of all sessions into one timer per ack window. */
   readonly acks: AckBatcher;
   now(): number;
-  authorize(agentId: string, token: string): boolean;
-  /** Registers the session; resolves with the ackedSeq for its welcome once the notices are committed. */
+  /** Checks the hello's token and identity: the session's key, or the refusal to send (counted by the host). */
+  identify(session: Session, hello: HelloBody): SessionIdentity | AtpError;
+  /** Registers the session (by session.key); resolves with the ackedSeq for its welcome once the notices are committed. */
   admit(session: Session, hello: HelloBody): Promise<number | null>;
   /** Dedupes and commits; resolves with the seq to acknowledge (null: nothing to ack). */
   ingest(session: Session, events: readonly ObservedEvent[], receivedAt: number): Promise<number | null>;
-  clockFor(agentId: string, bootId: string): ClockTracker;
+  clockFor(key: string, bootId: string): ClockTracker;
   /** The agent reported a problem on its side (a non-fatal `error` message) during an active session. */
   problem(session: Session, body: ErrorBody): void;
   /** The admitted agent identity of the session ended (the connection may live on: virtio-serial). */
@@ -55,6 +58,10 @@ export class Session {
   sessionId: string;
   state: SessionState = 'awaiting-hello';
   hello: HelloBody | undefined;
+  /** Who the admitted hello speaks for (a binding's key, else its agentId); undefined before and between hellos. */
+  key: string | undefined;
+  /** The token binding the session was admitted through, if any. */
+  tokenBinding: object | undefined;
   readonly connectedAt: number;
   lastMessageAt: number;
   ackedSeq: number | null = null;
@@ -71,6 +78,8 @@ export class Session {
   constructor(
     private readonly host: SessionHost,
     readonly connection: MessageConnection,
+    /** The VM the connection's channel is bound to (connectVirtio's bind). */
+    readonly channel?: ChannelBinding,
   ) {
     this.sessionId = `${connection.id}.${(++sessionCounter).toString(36)}`;
     this.connectedAt = host.now();
@@ -95,6 +104,7 @@ export class Session {
     }
   }
 
+  /** The agentId the hello said (the session's key unless a binding names it). */
   get agentId(): string | undefined {
     return this.hello?.agentId;
   }
@@ -180,11 +190,14 @@ export class Session {
 
   private onHello(hello: HelloBody): void {
     clearTimeout(this.helloTimer);
-    if (!this.host.authorize(hello.agentId, hello.token)) {
-      this.host.counters.authFailures++;
-      this.fail(new AtpError('ATP_HUB_AUTH', `token refused for agent ${hello.agentId}`, { details: { agentId: hello.agentId } }));
+    const identity = this.host.identify(this, hello);
+    if (identity instanceof AtpError) {
+      this.fail(identity);
       return;
     }
+    const key = identity.key;
+    this.key = key;
+    this.tokenBinding = identity.tokenBinding;
     this.hello = hello;
     this.state = 'admitting';
     const generation = ++this.generation;
@@ -192,7 +205,7 @@ export class Session {
       (ackedSeq) => {
         if (this.state !== 'admitting' || generation !== this.generation) return;
         this.ackedSeq = ackedSeq;
-        this.tracker = this.host.clockFor(hello.agentId, hello.bootId);
+        this.tracker = this.host.clockFor(key, hello.bootId);
         this.host.counters.sessionsAdmitted++;
         this.send(agentMessage('welcome', { sessionId: this.sessionId, ackedSeq, hostTime: this.host.now(), heartbeatMs: this.host.timing.pingIntervalMs }));
         this.state = 'active';
@@ -280,6 +293,8 @@ export class Session {
     this.pendingAck = null;
     this.queued = [];
     if (wasAdmitted) this.host.ended(this, reason);
+    this.key = undefined;
+    this.tokenBinding = undefined;
     this.state = 'awaiting-hello';
     this.ackedSeq = null;
     this.tracker = undefined;

@@ -24,6 +24,10 @@ export const HelloSummarySchema = z.object({
   overflowed: z.number().int().min(0),
   /** Problems the agent listed in its hello (device limits, stalls); absent when none or from older journals. */
   problems: z.array(AgentProblemSchema).optional(),
+  /** The agentId the hello said, when a binding gave the session another key (the item's agentId); absent otherwise. */
+  agentId: z.string().optional(),
+  /** The VM's SMBIOS UUID the hello said; absent when it said none. */
+  vmUuid: z.string().optional(),
 });
 export type HelloSummary = z.output<typeof HelloSummarySchema>;
 
@@ -100,7 +104,8 @@ type WithoutIndex<T> = T extends unknown ? Omit<T, 'index'> : never;
 /** An item before the store gives it its index. */
 export type HubItemInput = WithoutIndex<HubItem>;
 
-export function summarizeHello(hello: HelloBody): HelloSummary {
+/** `key` is the session's key: the hello's own agentId is kept only when it differs. */
+export function summarizeHello(hello: HelloBody, key: string = hello.agentId): HelloSummary {
   return {
     version: hello.version,
     os: { ...hello.os },
@@ -110,6 +115,8 @@ export function summarizeHello(hello: HelloBody): HelloSummary {
     unacked: hello.unacked,
     overflowed: hello.overflowed,
     ...(hello.problems === undefined || hello.problems.length === 0 ? {} : { problems: hello.problems.map((p) => ({ ...p })) }),
+    ...(hello.agentId === key ? {} : { agentId: hello.agentId }),
+    ...(hello.vmUuid === undefined ? {} : { vmUuid: hello.vmUuid }),
   };
 }
 

@@ -76,6 +76,8 @@ export interface RunSuiteOptions {
   suiteIndex?: number;
   suiteCount?: number;
   signal?: AbortSignal;
+  /** A top-level step (0-based) starts sending, or the suite moved past it (run events). */
+  onStep?: (step: number, phase: 'started' | 'finished') => void;
 }
 
 export interface SuiteRun {
@@ -143,6 +145,13 @@ export async function runSuite(loaded: LoadedSuite, target: SuiteTarget, options
   let failure: AtpError | undefined;
   let currentStep = 0;
   let observation: HubObservation | undefined;
+  let openStep: number | undefined;
+  const enterStep = (step: number | undefined): void => {
+    if (step === openStep) return;
+    if (openStep !== undefined) options.onStep?.(openStep, 'finished');
+    openStep = step;
+    if (step !== undefined) options.onStep?.(step, 'started');
+  };
   // A web observer shows the tester the step being sent and the verdict.
   const status = scenario.observer.kind === 'web' ? new ObserverStatus(target.hub, target.agentId, scenario.name, stepLabels(scenario)) : undefined;
 
@@ -226,6 +235,7 @@ export async function runSuite(loaded: LoadedSuite, target: SuiteTarget, options
         await flush(batch);
         batch = undefined;
         currentStep = item.step + 1;
+        enterStep(item.step);
         await pointerGroup(item, obs);
         continue;
       }
@@ -235,6 +245,7 @@ export async function runSuite(loaded: LoadedSuite, target: SuiteTarget, options
           await flush(batch);
           batch = { step: item.step, holdMs: item.holdMs, gapMs: item.gapMs, groups: [] };
           currentStep = item.step + 1;
+          enterStep(item.step);
           progress();
         }
         batch?.groups.push(item.group);
@@ -243,6 +254,7 @@ export async function runSuite(loaded: LoadedSuite, target: SuiteTarget, options
       await flush(batch);
       batch = undefined;
       currentStep = item.step + 1;
+      enterStep(item.step);
       if (item.kind === 'wait') await sleep(timerDelay(item.ms));
       else await checkpoint(item, obs);
     }
@@ -254,6 +266,7 @@ export async function runSuite(loaded: LoadedSuite, target: SuiteTarget, options
     else failure = new AtpError('ATP_INJECT_CLOSED', `the suite stopped: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
   } finally {
     stopReporting?.();
+    enterStep(undefined);
     if (ticker !== undefined) clearInterval(ticker);
     await observation?.close();
   }

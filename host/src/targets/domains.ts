@@ -1,19 +1,23 @@
 /**
- * `--vm NAME[@HOST]` for the CLI: HOST is a hosts.yaml entry (default: this
+ * Libvirt domains by name: `NAME[@HOST]`, HOST a hosts.yaml entry (default: this
  * machine, qemu:///system, unless hosts.yaml has its own `local`); a local host
  * gets a VirshLibvirtClient, an ssh host a remoteLibvirtClient through an
  * SshConnectionManager. `openDomain` also checks that the domain exists and
- * runs, with typed errors naming it. `resolveVms` turns `--vms GLOB[@HOST]`
+ * runs, with typed errors naming it. `resolveVms` turns `--vms SELECTOR[@HOST]`
  * into the NAME[@HOST] of every matching running domain; `forEachVm` runs a
  * hands-on command on `--vm` or on each of those in turn.
+ *
+ * `HostConnections` is what a run shares: one SSH connection manager and one
+ * libvirt client per host for all of the run's VMs there (sshd's MaxStartups
+ * would drop a burst of handshakes otherwise), closed when the run ends.
  */
-import { AtpError } from '@atp/protocol';
+import { AtpError, isAtpError } from '@atp/protocol';
 import { effectiveHost, loadHosts, type EffectiveHost } from '../config/hosts-file.js';
 import { DEFAULT_LIBVIRT_URI } from '../config/hosts-schema.js';
 import type { ConfigLocation } from '../config/paths.js';
 import { VirshLibvirtClient, type DomainDescription, type DomainState, type LibvirtClient } from '../vm/libvirt/index.js';
 import { remoteLibvirtClient, SshConnectionManager } from '../vm/ssh/index.js';
-import { selectDomains, USABLE_STATES } from './vm-glob.js';
+import { selectDomains, selectNames, USABLE_STATES, type SelectOptions } from './vm-glob.js';
 
 export interface VmRef {
   domain: string;
@@ -40,17 +44,58 @@ export interface LibvirtHost {
   close(): Promise<void>;
 }
 
-/** The client for a hosts.yaml host (undefined: this machine). */
-export async function openLibvirtHost(hostName: string | undefined, location: ConfigLocation = {}): Promise<LibvirtHost> {
+/** One libvirt client (and SSH manager) per host for every target of a run; `close()` at the end of the run. */
+export class HostConnections {
+  private readonly hosts = new Map<string, Promise<LibvirtHost>>();
+  private closed = false;
+  constructor(private readonly location: ConfigLocation = {}) {}
+
+  /** The shared connection to a host; its close() is a no-op (the run closes them all). */
+  async open(hostName: string | undefined): Promise<LibvirtHost> {
+    if (this.closed) throw new AtpError('ATP_LIBVIRT_CLOSED', 'the run has finished: its host connections are closed');
+    const key = hostName ?? '';
+    let entry = this.hosts.get(key);
+    if (entry === undefined) {
+      // A run's many VMs on one host share it: a few virsh processes (SSH sessions for a remote host) instead of one queue.
+      entry = connectLibvirtHost(hostName, this.location, RUN_VIRSH_POOL);
+      this.hosts.set(key, entry);
+      entry.catch(() => this.hosts.delete(key));
+    }
+    const host = await entry;
+    return { ...host, close: () => Promise.resolve() };
+  }
+
+  /** How many hosts have a connection (for tests and the report). */
+  get size(): number {
+    return this.hosts.size;
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    const all = [...this.hosts.values()];
+    this.hosts.clear();
+    await Promise.all(all.map(async (p) => (await p.catch(() => undefined))?.close().catch(() => undefined)));
+  }
+}
+
+/** The client for a hosts.yaml host (undefined: this machine); through `connections` when given (shared, closed by their owner). */
+export async function openLibvirtHost(hostName: string | undefined, location: ConfigLocation = {}, connections?: HostConnections): Promise<LibvirtHost> {
+  return connections === undefined ? connectLibvirtHost(hostName, location) : connections.open(hostName);
+}
+
+/** virsh processes per host in a run (each an SSH session on a remote host: keep it below sshd's MaxSessions, 10 by default). */
+export const RUN_VIRSH_POOL = 4;
+
+async function connectLibvirtHost(hostName: string | undefined, location: ConfigLocation, pool?: number): Promise<LibvirtHost> {
   const loaded = await loadHosts(location);
   const host: EffectiveHost =
     hostName === undefined && loaded.hosts.local === undefined ? { name: 'local', kind: 'local', libvirtUri: DEFAULT_LIBVIRT_URI, maxConcurrency: undefined } : effectiveHost(loaded, hostName ?? 'local');
   if (host.kind === 'local') {
-    const client = new VirshLibvirtClient({ uri: host.libvirtUri });
+    const client = new VirshLibvirtClient({ uri: host.libvirtUri, ...(pool === undefined ? {} : { pool }) });
     return { host, client, ssh: undefined, close: () => client.close() };
   }
   const ssh = new SshConnectionManager([{ ...host, maxConcurrency: host.maxConcurrency }], { heartbeatIntervalMs: 0 });
-  const client = remoteLibvirtClient(ssh, host.name, { uri: host.libvirtUri });
+  const client = remoteLibvirtClient(ssh, host.name, { uri: host.libvirtUri, ...(pool === undefined ? {} : { pool }) });
   return {
     host,
     client,
@@ -77,9 +122,9 @@ const USABLE = USABLE_STATES;
  * has no such domain, ATP_LIBVIRT_DOMAIN_NOT_RUNNING if it is not running (a
  * paused one is fine: verify continues it), both naming it.
  */
-export async function openDomain(spec: string, location: ConfigLocation = {}, options: { requireRunning?: boolean } = {}): Promise<OpenedDomain> {
+export async function openDomain(spec: string, location: ConfigLocation = {}, options: { requireRunning?: boolean; connections?: HostConnections } = {}): Promise<OpenedDomain> {
   const ref = parseVmRef(spec);
-  const opened = await openLibvirtHost(ref.host, location);
+  const opened = await openLibvirtHost(ref.host, location, options.connections);
   const label = ref.host === undefined ? ref.domain : `${ref.domain}@${ref.host}`;
   try {
     const info = await opened.client.lookup(ref.domain);
@@ -112,26 +157,35 @@ export interface ResolvedVms {
 }
 
 /**
- * `--vms GLOB[@HOST]`: lists the host's domains and keeps the running ones whose
- * name matches. ATP_SCHEMA_INVALID (a usage error) when none matches, naming the
- * domains that exist.
+ * `--vms SELECTOR[@HOST]` (glob, `re:REGEX` or a comma list; vm-glob.ts): lists
+ * the host's domains and keeps the running ones it matches, minus `exclude`,
+ * at most `limit`. ATP_RUN_NO_TARGETS (a usage error) when none is left,
+ * naming the domains that exist and their states.
  */
-export async function resolveVms(spec: string, location: ConfigLocation = {}): Promise<ResolvedVms> {
+export async function resolveVms(spec: string, location: ConfigLocation = {}, options: SelectOptions & { connections?: HostConnections } = {}): Promise<ResolvedVms> {
   const at = spec.lastIndexOf('@');
-  const glob = at < 0 ? spec : spec.slice(0, at);
+  const selector = at < 0 ? spec : spec.slice(0, at);
   const hostName = at < 0 ? undefined : spec.slice(at + 1);
-  if (glob === '' || hostName === '') throw new AtpError('ATP_SCHEMA_INVALID', `--vms ${JSON.stringify(spec)}: expected GLOB or GLOB@HOST`, { details: { field: 'vms', value: spec } });
-  const opened = await openLibvirtHost(hostName, location);
+  if (selector === '' || hostName === '') throw new AtpError('ATP_SCHEMA_INVALID', `--vms ${JSON.stringify(spec)}: expected SELECTOR or SELECTOR@HOST`, { details: { field: 'vms', value: spec } });
+  const opened = await openLibvirtHost(hostName, location, options.connections);
   try {
     const domains = await opened.client.listDomains();
-    const { matched, skipped } = selectDomains(glob, domains);
-    if (matched.length === 0) {
+    const { matched, skipped } = selectDomains(selector, domains);
+    let picked: string[];
+    try {
+      picked = selectNames('*', matched.map((d) => d.name), { ...(options.exclude === undefined ? {} : { exclude: options.exclude }), ...(options.limit === undefined ? {} : { limit: options.limit }) });
+    } catch (error) {
+      if (!isAtpError(error, 'ATP_RUN_NO_TARGETS')) throw error;
+      picked = [];
+    }
+    if (picked.length === 0) {
       const existing = domains.map((d) => `${d.name} (${d.state})`).join(', ');
-      throw new AtpError('ATP_SCHEMA_INVALID', `--vms ${JSON.stringify(spec)}: no running domain matches on ${opened.host.name}; domains: ${existing === '' ? 'none' : existing}`, {
+      throw new AtpError('ATP_RUN_NO_TARGETS', `--vms ${JSON.stringify(spec)}${options.exclude === undefined ? '' : ` --exclude ${JSON.stringify(options.exclude)}`}: no running domain matches on ${opened.host.name}; domains: ${existing === '' ? 'none' : existing}`, {
         details: { field: 'vms', value: spec, domains: domains.map((d) => d.name) },
       });
     }
-    return { specs: matched.map((d) => (hostName === undefined ? d.name : `${d.name}@${hostName}`)), skipped: skipped.map((d) => ({ name: d.name, state: d.state })) };
+    const skippedNames = skipped.map((d) => ({ name: d.name, state: d.state }));
+    return { specs: picked.map((name) => (hostName === undefined ? name : `${name}@${hostName}`)), skipped: skippedNames };
   } finally {
     await opened.close().catch(() => undefined);
   }

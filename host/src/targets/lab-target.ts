@@ -2,11 +2,17 @@
  * A verify target on the lab VM: the hub connects to the agent's chardev socket
  * BEFORE the VM boots (QEMU's chardev takes one client at a time, so the lab's
  * own wait-for-hello is skipped: the hub's session is the proof the agent is
- * up), then the lab VM boots with the agent and our token, QMP connects, and the
- * agent's session is awaited. `close()` always takes everything down, the VM
- * first; it is safe to call twice and from a signal handler.
+ * up), then the lab VM boots with the agent and its own token, QMP connects,
+ * and the agent's session is awaited. The session is bound to the VM: its token
+ * and its channel belong to the VM's label and SMBIOS UUID, so a run's one hub
+ * tells its lab VMs apart whatever their agents call themselves.
+ * `close()` always takes everything down, the VM first; it is safe to call
+ * twice and from a signal handler.
+ *
+ * `startLabTarget` owns a hub of its own (tests, benches); `labOpener` opens a
+ * VM on the run's hub for the run engine.
  */
-import { randomBytes } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
@@ -19,10 +25,16 @@ import { prerequisiteError } from '../lab/prereqs.js';
 import { qgaClockEstimate, waitForAgentSession } from '../scenario/index.js';
 import { QgaClient } from '../vm/qga/index.js';
 import { QmpClient } from '../vm/qmp/index.js';
+import type { Semaphore } from '../vm/ssh/semaphore.js';
+import { makeTarget, type Target, type TargetContext, type TargetOpener } from './target.js';
 
 export interface LabTargetOptions {
   /** State dir of the VM (default: a fresh temp dir, removed on close). */
   stateDir?: string;
+  /** The VM's name in the hub and reports, and its agent id (default 'lab'). */
+  label?: string;
+  /** Guest RAM in MiB (labUp's default when absent). */
+  memoryMb?: number;
   cacheDir?: string;
   /** Guest agent entry or dist dir (default: guest-agent/src/main.ts of this checkout). */
   agent?: string;
@@ -75,10 +87,59 @@ export async function startLabTarget(options: LabTargetOptions = {}): Promise<La
   if (found === undefined && options.agentBinary === undefined) {
     throw prerequisiteError([{ what: 'the guest agent sources (guest-agent/src/main.ts)', hint: 'run from an ATP checkout, or pass --lab-agent <path>' }]);
   }
+  const token = randomBytes(16).toString('hex');
+  const hub = await AgentHub.create({ auth: { tokens: [token] } });
+  try {
+    return await bootLabOnHub(hub, options, { token, found, ownsHub: true });
+  } catch (error) {
+    await hub.close().catch(() => undefined);
+    throw error;
+  }
+}
+
+/**
+ * A lab VM booted into the run's hub (TargetContext.hub), as a run engine
+ * target. `bootGate`, shared by a run's lab openers, bounds how many boot at
+ * once (TCG boots of many VMs on few cores otherwise all crawl past their
+ * ready timeout); the slot is held until the agent's session is up.
+ */
+export function labOpener(label: string, options: Omit<LabTargetOptions, 'label' | 'onClose'> & { bootGate?: Semaphore } = {}): TargetOpener {
+  return {
+    label,
+    async open(context: TargetContext): Promise<Target> {
+      const release = await options.bootGate?.acquire();
+      try {
+        if (context.signal.aborted) throw new AtpError('ATP_RUN_ABORTED', `${label}: the run stopped before the VM booted`);
+        return await openLab(label, options, context);
+      } finally {
+        release?.();
+      }
+    },
+  };
+}
+
+async function openLab(label: string, options: Omit<LabTargetOptions, 'label' | 'onClose'>, context: TargetContext): Promise<Target> {
+  const found = options.agentBinary !== undefined ? undefined : options.agent === undefined ? defaultLabAgent() : { agent: options.agent, aliases: {} };
+  const started = Date.now();
+  let closeEarly: (() => Promise<void>) | undefined;
+  const onAbort = (): void => void closeEarly?.().catch(() => undefined);
+  context.signal.addEventListener('abort', onAbort, { once: true });
+  try {
+    const t = await bootLabOnHub(context.hub, { ...options, label, log: (line) => context.log(line), onClose: (c) => (closeEarly = c) }, { token: randomBytes(16).toString('hex'), found, ownsHub: false });
+    return makeTarget({ label, agentId: t.agentId, hub: t.hub, qmp: t.qmp, clock: t.clock, route: t.route, inputDevice: `${t.keyboard} keyboard`, openMs: Date.now() - started, close: t.close });
+  } finally {
+    context.signal.removeEventListener('abort', onAbort);
+  }
+}
+
+async function bootLabOnHub(hub: AgentHub, options: LabTargetOptions, own: { token: string; found: { agent: string; aliases: Record<string, string> } | undefined; ownsHub: boolean }): Promise<LabTarget> {
+  const { token, found } = own;
+  const label = options.label ?? 'lab';
+  const uuid = randomUUID();
   const ownsDir = options.stateDir === undefined;
   const stateDir = options.stateDir ?? (await mkdtemp(path.join(os.tmpdir(), 'atp-verify-')));
-  const token = randomBytes(16).toString('hex');
-  let hub: AgentHub | undefined;
+  let unbind: (() => void) | undefined;
+  let channel: { close(): Promise<void> } | undefined;
   let qmp: QmpClient | undefined;
   let vmStarted = false;
   let closing: Promise<void> | undefined;
@@ -90,18 +151,24 @@ export async function startLabTarget(options: LabTargetOptions = {}): Promise<La
         () => undefined,
         (error: unknown) => error,
       );
-      await hub?.close().catch(() => undefined);
+      await channel?.close().catch(() => undefined);
+      unbind?.();
+      if (own.ownsHub) await hub.close().catch(() => undefined);
       if (ownsDir) await rm(stateDir, { recursive: true, force: true }).catch(() => undefined);
       if (down !== undefined && vmStarted) throw down;
     })());
   options.onClose?.(() => close());
   try {
-    hub = await AgentHub.create({ auth: { tokens: [token] } });
-    await hub.connectVirtio({ path: statePaths(stateDir).agent, name: 'org.atp.agent.0', backoff: { initialMs: 50, maxMs: 500 } });
+    // The VM's own token and channel are bound to its label and SMBIOS UUID: nobody else's agent can speak for it.
+    unbind = hub.bind({ token, key: label, vmUuid: uuid });
+    channel = await hub.connectVirtio({ path: statePaths(stateDir).agent, name: 'org.atp.agent.0', backoff: { initialMs: 50, maxMs: 500 }, bind: { key: label, vmUuid: uuid } });
     options.log?.('booting the lab VM');
     const vm = await labUp({
       stateDir,
       token,
+      uuid,
+      agentId: label,
+      ...(options.memoryMb === undefined ? {} : { memoryMb: options.memoryMb }),
       ...(found === undefined ? {} : { agent: found.agent, agentAliases: found.aliases }),
       ...(options.agentBinary === undefined ? {} : { agentBinary: options.agentBinary }),
       waitForAgent: false,
@@ -122,7 +189,7 @@ export async function startLabTarget(options: LabTargetOptions = {}): Promise<La
     }
     options.log?.(`lab VM ready in ${(vm.bootMs / 1000).toFixed(1)} s (pid ${vm.state.pid}); waiting for the agent`);
     qmp = await QmpClient.connect({ path: vm.state.sockets.qmp }, { connectTimeoutMs: 10_000 });
-    const agentId = await waitForAgentSession(hub, { agentId: vm.state.agentId, timeoutMs: options.readyTimeoutMs ?? 120_000 });
+    const agentId = await waitForAgentSession(hub, { agentId: label, timeoutMs: options.readyTimeoutMs ?? 120_000 });
     const qgaPath = vm.state.sockets.qga;
     const clock = async (): Promise<ClockEstimate> => {
       const qga = await QgaClient.connect({ path: qgaPath }, { connectTimeoutMs: 5000, timeoutMs: 5000 });

@@ -8,6 +8,10 @@
  * libvirt holds it) and the clock offset through `qemu-agent-command`
  * guest-get-time. A libvirtd restart mid-run costs one retried call (reported
  * by runSuite as an 'error' finding), not the run. `close()` leaves the domain running; it is idempotent.
+ *
+ * `libvirtOpener` opens the domain for the run engine on the run's hub and the
+ * run's shared host connections; the agent's session is bound to the domain's
+ * channel and UUID, so clones that share a hostname and a token stay apart.
  */
 import { AtpError, type ClockEstimate } from '@atp/protocol';
 import { AgentHub } from '../hub/index.js';
@@ -15,7 +19,8 @@ import type { ConfigLocation } from '../config/paths.js';
 import { qgaClockEstimate, waitForAgentSession } from '../scenario/index.js';
 import { reconnectingQmpExecutor } from '../vm/libvirt/executors.js';
 import type { QmpExecutor } from '../vm/qmp/index.js';
-import { openDomain } from './vm-target.js';
+import { openDomain, type HostConnections } from './domains.js';
+import { makeTarget, type Target, type TargetContext, type TargetOpener } from './target.js';
 
 export interface LibvirtTargetOptions {
   /** NAME[@HOST]. */
@@ -29,6 +34,10 @@ export interface LibvirtTargetOptions {
   signal?: AbortSignal;
   log?: (line: string) => void;
   onClose?: (close: () => Promise<void>) => void;
+  /** The run's hub (the session is bound to the domain); default a hub of its own, closed with the target. */
+  hub?: AgentHub;
+  /** The run's shared host connections; default a connection of its own. */
+  connections?: HostConnections;
 }
 
 export interface LibvirtTarget {
@@ -43,8 +52,29 @@ export interface LibvirtTarget {
   close(): Promise<void>;
 }
 
+/** A running libvirt domain (NAME[@HOST]) as a run engine target, observed through the run's hub. */
+export function libvirtOpener(spec: string, options: { token: string; location?: ConfigLocation; timeoutMs?: number }): TargetOpener {
+  return {
+    label: spec,
+    async open(context: TargetContext): Promise<Target> {
+      const started = Date.now();
+      const t = await startLibvirtTarget({
+        vm: spec,
+        token: options.token,
+        hub: context.hub,
+        ...(options.location === undefined ? {} : { location: options.location }),
+        ...(options.timeoutMs === undefined ? {} : { timeoutMs: options.timeoutMs }),
+        signal: context.signal,
+        log: (line) => context.log(line),
+        ...(context.connections === undefined ? {} : { connections: context.connections }),
+      });
+      return makeTarget({ label: t.vm, agentId: t.agentId, hub: t.hub, qmp: t.qmp, clock: t.clock, openMs: Date.now() - started, close: t.close });
+    },
+  };
+}
+
 export async function startLibvirtTarget(options: LibvirtTargetOptions): Promise<LibvirtTarget> {
-  const opened = await openDomain(options.vm, options.location ?? {});
+  const opened = await openDomain(options.vm, options.location ?? {}, options.connections === undefined ? {} : { connections: options.connections });
   const cleanups: (() => Promise<void>)[] = [() => opened.close()];
   let closing: Promise<void> | undefined;
   const close = (): Promise<void> =>
@@ -62,13 +92,17 @@ export async function startLibvirtTarget(options: LibvirtTargetOptions): Promise
     if (channel.mode !== undefined && channel.mode !== 'bind') {
       throw new AtpError('ATP_LIBVIRT_NO_AGENT_CHANNEL', `domain '${opened.domain}': the agent channel has mode '${channel.mode}'; the hub needs QEMU to listen (mode='bind')`, { details: { domain: opened.domain, mode: channel.mode } });
     }
-    const hub = await AgentHub.create({ auth: { tokens: [options.token] } });
-    cleanups.push(() => hub.close());
+    const shared = options.hub;
+    const hub = shared ?? (await AgentHub.create({ auth: { tokens: [options.token] } }));
+    if (shared === undefined) cleanups.push(() => hub.close());
     const target = opened.ssh === undefined ? { path: channel.path } : opened.ssh.unixTarget(opened.host.name, channel.path);
-    const virtio = await hub.connectVirtio({ ...target, name: 'org.atp.agent.0', backoff: { initialMs: 50, maxMs: 500 } });
+    // On a shared hub the session is keyed by the domain's label and must come from this domain (its UUID, when the agent reports one).
+    const bind = shared === undefined ? undefined : { key: opened.label, ...(opened.description.uuid === undefined ? {} : { vmUuid: opened.description.uuid.toLowerCase() }) };
+    const virtio = await hub.connectVirtio({ ...target, name: 'org.atp.agent.0', backoff: { initialMs: 50, maxMs: 500 }, ...(bind === undefined ? {} : { bind }) });
+    cleanups.push(() => virtio.close());
     options.log?.(`waiting for the agent of ${opened.label} on ${virtio.describe()}`);
     const agentId = await waitForAgentSession(hub, {
-      ...(options.agentId === undefined ? {} : { agentId: options.agentId }),
+      ...(bind !== undefined ? { agentId: bind.key } : options.agentId === undefined ? {} : { agentId: options.agentId }),
       timeoutMs: options.timeoutMs ?? 120_000,
       ...(options.signal === undefined ? {} : { signal: options.signal }),
     });

@@ -59,9 +59,60 @@ export interface DomainSelection {
   skipped: DomainSummary[];
 }
 
-/** The domains whose whole name matches `glob`, split by whether they run. */
-export function selectDomains(glob: string, domains: readonly DomainSummary[]): DomainSelection {
-  const re = globToRegExp(glob);
-  const hits = domains.filter((d) => re.test(d.name));
+/** The domains a selector (glob, `re:REGEX`, comma list) matches, split by whether they run. */
+export function selectDomains(selector: string, domains: readonly DomainSummary[]): DomainSelection {
+  const match = selectorMatcher(selector);
+  const hits = domains.filter((d) => match(d.name));
   return { matched: hits.filter((d) => USABLE_STATES.includes(d.state)), skipped: hits.filter((d) => !USABLE_STATES.includes(d.state)) };
+}
+
+/**
+ * A VM selector: `re:REGEX` (a JavaScript regular expression, tested against
+ * the whole name only if it anchors itself), a comma list of globs
+ * (`web-1,web-2`, `desk-*,kiosk`), or one glob. ATP_SCHEMA_INVALID naming the
+ * flag for a bad pattern.
+ */
+export function selectorMatcher(selector: string, flag = '--vms'): (name: string) => boolean {
+  if (selector.startsWith('re:')) {
+    const source = selector.slice(3);
+    if (source === '') throw new AtpError('ATP_SCHEMA_INVALID', `${flag} ${JSON.stringify(selector)}: empty regular expression`, { details: { field: flag, value: selector } });
+    let re: RegExp;
+    try {
+      re = new RegExp(source, 'u');
+    } catch (error) {
+      throw new AtpError('ATP_SCHEMA_INVALID', `${flag} ${JSON.stringify(selector)}: ${error instanceof Error ? error.message : String(error)}`, { details: { field: flag, value: selector }, cause: error });
+    }
+    return (name) => re.test(name);
+  }
+  const parts = selector.split(',').map((p) => p.trim());
+  if (parts.some((p) => p === '')) throw new AtpError('ATP_SCHEMA_INVALID', `${flag} ${JSON.stringify(selector)}: an empty name in the list`, { details: { field: flag, value: selector } });
+  const res = parts.map((p) => globToRegExp(p));
+  return (name) => res.some((re) => re.test(name));
+}
+
+export interface SelectOptions {
+  /** Drop names this selector matches. */
+  exclude?: string;
+  /** Keep at most this many (in the given order). */
+  limit?: number;
+}
+
+/**
+ * The names a selector picks from `names` (in their order), minus `exclude`,
+ * at most `limit`. ATP_RUN_NO_TARGETS when nothing is left, listing the names
+ * seen, so the user can correct the pattern.
+ */
+export function selectNames(selector: string, names: readonly string[], options: SelectOptions = {}): string[] {
+  const match = selectorMatcher(selector);
+  const exclude = options.exclude === undefined ? undefined : selectorMatcher(options.exclude, '--exclude');
+  if (options.limit !== undefined && (!Number.isInteger(options.limit) || options.limit < 1)) {
+    throw new AtpError('ATP_SCHEMA_INVALID', `--limit expects a positive integer, got ${options.limit}`, { details: { field: 'limit' } });
+  }
+  const picked = names.filter((n) => match(n) && !(exclude?.(n) ?? false)).slice(0, options.limit ?? Infinity);
+  if (picked.length === 0) {
+    const seen = names.length === 0 ? 'none' : names.join(', ');
+    const why = options.exclude === undefined ? '' : ` (after --exclude ${JSON.stringify(options.exclude)})`;
+    throw new AtpError('ATP_RUN_NO_TARGETS', `${JSON.stringify(selector)} matches no VM${why}; VMs seen: ${seen}`, { details: { selector, names: [...names] } });
+  }
+  return picked;
 }
