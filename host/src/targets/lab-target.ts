@@ -20,7 +20,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { AtpError, type ClockEstimate } from '@atp/protocol';
 import { AgentHub } from '../hub/index.js';
-import { labDown, labUp, statePaths, type InputRoute, type LabInputProfile, type LabKeyboard, type LabUpOptions, type LabVm } from '../lab/index.js';
+import { keyboardRoute, labDown, labUp, statePaths, type InputRoute, type LabInputProfile, type LabKeyboard, type LabState, type LabUpOptions, type LabVm } from '../lab/index.js';
 import { prerequisiteError } from '../lab/prereqs.js';
 import { qgaClockEstimate, waitForAgentSession } from '../scenario/index.js';
 import { QgaClient } from '../vm/qga/index.js';
@@ -204,4 +204,46 @@ async function bootLabOnHub(hub: AgentHub, options: LabTargetOptions, own: { tok
     await close().catch(() => undefined);
     throw error;
   }
+}
+
+/**
+ * A lab VM that is already running (`atp-host lab up [--count N]`, or a
+ * bench's boot phase) as a run target: its state file gives the sockets, the
+ * token, the SMBIOS UUID and the agent id; the run's hub binds the token and
+ * the agent's channel to `label` and that UUID. `close()` leaves the VM running.
+ */
+export function runningLabOpener(label: string, state: LabState, options: { timeoutMs?: number } = {}): TargetOpener {
+  return {
+    label,
+    async open(context: TargetContext): Promise<Target> {
+      const started = Date.now();
+      const hub = context.hub;
+      const cleanups: (() => Promise<void>)[] = [];
+      const close = async (): Promise<void> => {
+        for (const c of cleanups.splice(0).reverse()) await c().catch(() => undefined);
+      };
+      try {
+        const unbind = hub.bind({ token: state.token, key: label, ...(state.uuid === undefined ? {} : { vmUuid: state.uuid }) });
+        cleanups.push(() => Promise.resolve(unbind()));
+        const channel = await hub.connectVirtio({ path: state.sockets.agent, name: 'org.atp.agent.0', backoff: { initialMs: 50, maxMs: 500 }, bind: { key: label, ...(state.uuid === undefined ? {} : { vmUuid: state.uuid }) } });
+        cleanups.push(() => channel.close());
+        const qmp = await QmpClient.connect({ path: state.sockets.qmp }, { connectTimeoutMs: 10_000 });
+        cleanups.push(() => qmp.close());
+        const agentId = await waitForAgentSession(hub, { agentId: label, timeoutMs: options.timeoutMs ?? 120_000, signal: context.signal });
+        const clock = async (): Promise<ClockEstimate> => {
+          const qga = await QgaClient.connect({ path: state.sockets.qga }, { connectTimeoutMs: 5000, timeoutMs: 5000 });
+          try {
+            return await qgaClockEstimate(qga);
+          } finally {
+            qga.close();
+          }
+        };
+        const keyboard = state.input?.keyboard ?? 'ps2';
+        return makeTarget({ label, agentId, hub, qmp, clock, route: keyboardRoute(keyboard), inputDevice: `${keyboard} keyboard`, openMs: Date.now() - started, close });
+      } catch (error) {
+        await close();
+        throw error;
+      }
+    },
+  };
 }
