@@ -16,6 +16,9 @@ import { registerKeyboardCommands } from './keyboard.js';
 import { registerMouseCommands } from './mouse.js';
 import { registerCommandCommands } from './command.js';
 import { registerServeCommand } from './serve.js';
+import { registerScenarioCommands } from './scenario.js';
+import { registerWatchCommand } from './watch.js';
+import { registerInteractiveCommand } from './interactive.js';
 
 export const EXIT_OK = 0;
 export const EXIT_USAGE = 2;
@@ -25,6 +28,8 @@ export const EXIT_INFRA = 3;
 export interface CliIo {
   out: (text: string) => void;
   err: (text: string) => void;
+  /** What `atp-host interactive` reads lines from (default process.stdin). */
+  input?: NodeJS.ReadableStream;
 }
 
 export const processIo: CliIo = {
@@ -65,6 +70,9 @@ export function createProgram(io: CliIo, status: CliStatus = { exitCode: EXIT_OK
   registerMouseCommands(program, io);
   registerCommandCommands(program, io, (code) => void (status.exitCode = code));
   registerServeCommand(program, io);
+  registerScenarioCommands(program, io, (code) => void (status.exitCode = code));
+  registerWatchCommand(program, io, (code) => void (status.exitCode = code));
+  registerInteractiveCommand(program, io, (code) => void (status.exitCode = code));
   for (const command of program.commands) command.exitOverride().configureOutput({ writeOut: io.out, writeErr: io.err });
   return program;
 }

@@ -1,0 +1,165 @@
+/**
+ * The target flags of the hands-on commands (`atp-host watch`, `atp-host
+ * interactive`) and opening that one target with a hub of its own:
+ *
+ *  - `--lab`: boots a lab VM (labOpener, its own random token), stopped on close;
+ *  - `--vm NAME[@HOST] --token T`: a running libvirt domain (libvirtOpener), left running;
+ *  - `--qmp SOCKET --agent virtio:SOCKET|tcp:PORT|ws:PORT --token T`: a running VM (qmpOpener).
+ *
+ * The checks mirror `atp-host verify`'s for one VM (verify-options.ts belongs to
+ * verify; these are copies so the two commands' flags can move independently).
+ * Every mistake is an ATP_SCHEMA_INVALID naming the flag, raised before anything
+ * boots. `handsOnSignals` turns SIGINT/SIGTERM into an AbortSignal: a lab VM
+ * still booting is stopped through the opener's context signal.
+ */
+import { randomBytes } from 'node:crypto';
+import type { Command } from 'commander';
+import { AtpError } from '@atp/protocol';
+import { AgentHub } from '../hub/index.js';
+import { parseAgentEndpoint } from '../scenario/index.js';
+import { labOpener, libvirtOpener, parseVmRef, qmpOpener, type Target, type TargetOpener } from '../targets/index.js';
+import { LAB_INPUT_PROFILES, LAB_KEYBOARDS, type LabInputProfile, type LabKeyboard } from '../lab/index.js';
+import type { CliIo } from './program.js';
+
+/** program.ts's exit codes (a value import from it would be a cycle). */
+export const EXIT_OK = 0;
+export const EXIT_FAILED = 1;
+
+export interface TargetFlags {
+  lab?: boolean;
+  cacheDir?: string;
+  labInput?: string;
+  labKeyboard?: string;
+  vm?: string;
+  configDir?: string;
+  qmp?: string;
+  agent?: string;
+  token?: string;
+  agentId?: string;
+  timeout?: string;
+}
+
+/** A command-line mistake of `command` (exit code 2). */
+export function handsOnUsage(command: string, message: string, field = 'command line'): AtpError {
+  return new AtpError('ATP_SCHEMA_INVALID', `${command}: ${message}`, { details: { field } });
+}
+
+/** Adds the target flags to a command. */
+export function addTargetOptions(cmd: Command): Command {
+  return cmd
+    .option('--lab', 'boot the lab VM with the guest agent (stopped at the end)')
+    .option('--cache-dir <dir>', 'with --lab: downloads and built images (env ATP_LAB_CACHE)')
+    .option('--lab-input <profile>', "with --lab: the guest's input devices, minimal or desktop")
+    .option('--lab-keyboard <kbd>', 'with --lab: the keyboard QMP input goes to: ps2 (default), virtio or usb (the last two need --lab-input desktop)')
+    .option('--vm <name[@host]>', 'a running libvirt domain (HOST from hosts.yaml; default this machine), with --token')
+    .option('--config-dir <dir>', 'with --vm: config directory holding hosts.yaml')
+    .option('--qmp <socket>', "a running VM's QMP unix socket, with --agent and --token")
+    .option('--agent <endpoint>', 'with --qmp: where the agent reaches the hub: virtio:SOCKET, tcp:PORT or ws:PORT')
+    .option('--token <token>', 'the token the agent presents')
+    .option('--agent-id <id>', 'with --qmp and a tcp/ws endpoint: the agent to observe (default: the first that connects)')
+    .option('--timeout <seconds>', 'how long to wait for the agent (default 120)');
+}
+
+/** Checks the target flags (without touching anything); throws ATP_SCHEMA_INVALID naming the flag. */
+export function checkTargetFlags(command: string, flags: TargetFlags): void {
+  const given = [flags.lab === true ? '--lab' : undefined, flags.vm === undefined ? undefined : '--vm', flags.qmp === undefined ? undefined : '--qmp'].filter((f) => f !== undefined);
+  if (given.length !== 1) {
+    throw handsOnUsage(command, `give exactly one of --lab, --vm NAME[@HOST] --token T, or --qmp SOCKET --agent ENDPOINT --token T${given.length > 1 ? ` (got ${given.join(', ')})` : ''}`);
+  }
+  if (flags.lab === true && (flags.agent !== undefined || flags.token !== undefined)) throw handsOnUsage(command, '--lab sets up its own agent link and token: drop --agent/--token', 'token');
+  if (flags.lab !== true && flags.cacheDir !== undefined) throw handsOnUsage(command, '--cache-dir is for the lab VM: it needs --lab', 'cacheDir');
+  if (flags.vm !== undefined) {
+    parseVmRef(flags.vm);
+    if (flags.agent !== undefined) throw handsOnUsage(command, "--vm reaches the agent through the domain's org.atp.agent.0 channel: drop --agent", 'agent');
+    if (flags.token === undefined) throw handsOnUsage(command, '--vm needs --token T (the token the guest agent presents)', 'token');
+  }
+  if (flags.qmp !== undefined && (flags.agent === undefined || flags.token === undefined)) throw handsOnUsage(command, '--qmp needs --agent virtio:SOCKET|tcp:PORT|ws:PORT and --token T', 'agent');
+  if (flags.agent !== undefined) parseAgentEndpoint(flags.agent);
+  if (flags.agentId !== undefined && flags.qmp === undefined) throw handsOnUsage(command, '--agent-id picks an agent on a --qmp tcp/ws endpoint: it needs --qmp', 'agentId');
+  labInput(command, flags);
+  timeoutMs(command, flags.timeout);
+}
+
+/** `--lab-input` / `--lab-keyboard` (only with --lab; a non-PS/2 keyboard needs the desktop profile). */
+function labInput(command: string, flags: TargetFlags): { inputProfile?: LabInputProfile; keyboard?: LabKeyboard } {
+  if (flags.labInput === undefined && flags.labKeyboard === undefined) return {};
+  if (flags.lab !== true) throw handsOnUsage(command, '--lab-input and --lab-keyboard shape the lab VM: they need --lab', 'labInput');
+  const pick = <T extends string>(value: string | undefined, allowed: readonly T[], flag: string): T | undefined => {
+    if (value === undefined) return undefined;
+    const found = allowed.find((a) => a === value);
+    if (found === undefined) throw handsOnUsage(command, `${flag} expects one of ${allowed.join(', ')}, got ${JSON.stringify(value)}`, flag.slice(2));
+    return found;
+  };
+  const inputProfile = pick(flags.labInput, LAB_INPUT_PROFILES, '--lab-input');
+  const keyboard = pick(flags.labKeyboard, LAB_KEYBOARDS, '--lab-keyboard');
+  if (keyboard !== undefined && keyboard !== 'ps2' && inputProfile !== 'desktop') throw handsOnUsage(command, `--lab-keyboard ${keyboard} needs --lab-input desktop (the minimal guest has only the PS/2 keyboard)`, 'labKeyboard');
+  return { ...(inputProfile === undefined ? {} : { inputProfile }), ...(keyboard === undefined ? {} : { keyboard }) };
+}
+
+function timeoutMs(command: string, text: string | undefined): number {
+  if (text === undefined) return 120_000;
+  const seconds = Number(text);
+  if (!/^\d+(\.\d+)?$/.test(text) || seconds <= 0 || seconds > 3600) throw handsOnUsage(command, `--timeout ${JSON.stringify(text)}: expected seconds in (0, 3600]`, 'timeout');
+  return seconds * 1000;
+}
+
+function openerFor(command: string, flags: TargetFlags): TargetOpener {
+  const wait = timeoutMs(command, flags.timeout);
+  if (flags.lab === true) {
+    return labOpener('lab', { ...(flags.cacheDir === undefined ? {} : { cacheDir: flags.cacheDir }), ...labInput(command, flags), killOnExit: true });
+  }
+  if (flags.vm !== undefined) {
+    return libvirtOpener(flags.vm, { token: flags.token ?? '', timeoutMs: wait, ...(flags.configDir === undefined ? {} : { location: { configDir: flags.configDir } }) });
+  }
+  const qmp = flags.qmp ?? '';
+  return qmpOpener(qmp, { qmp, agent: parseAgentEndpoint(flags.agent ?? ''), timeoutMs: wait, ...(flags.agentId === undefined ? {} : { agentId: flags.agentId }) });
+}
+
+export interface OpenedHandsOn {
+  target: Target;
+  /** Closes the target (a lab VM stops, a libvirt domain keeps running), then the hub. Idempotent. */
+  close(): Promise<void>;
+}
+
+/** Creates the hub and opens the one target the (checked) flags name; `signal` stops a lab VM that is still booting. */
+export async function openHandsOnTarget(command: string, flags: TargetFlags, options: { signal: AbortSignal; log: (line: string) => void }): Promise<OpenedHandsOn> {
+  checkTargetFlags(command, flags);
+  const opener = openerFor(command, flags);
+  // --lab: the VM binds its own token to its label; this one only fills the hub's list.
+  const hub = await AgentHub.create({ auth: { tokens: [flags.token ?? randomBytes(16).toString('hex')] } });
+  let target: Target;
+  try {
+    target = await opener.open({ hub, signal: options.signal, log: options.log });
+  } catch (error) {
+    await hub.close().catch(() => undefined);
+    throw error;
+  }
+  let closing: Promise<void> | undefined;
+  const close = (): Promise<void> =>
+    (closing ??= (async () => {
+      try {
+        await target.close();
+      } finally {
+        await hub.close().catch(() => undefined);
+      }
+    })());
+  return { target, close };
+}
+
+/** SIGINT/SIGTERM → an aborted signal (and a note on stderr); dispose() removes the handlers. */
+export function handsOnSignals(command: string, io: CliIo): { signal: AbortSignal; dispose(): void } {
+  const abort = new AbortController();
+  const onSignal = (name: NodeJS.Signals): void => {
+    io.err(`\natp-host ${command}: ${name}: stopping\n`);
+    abort.abort();
+  };
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  return {
+    signal: abort.signal,
+    dispose: () => {
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
+    },
+  };
+}
