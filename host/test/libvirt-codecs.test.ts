@@ -65,6 +65,9 @@ describe('virsh errors', () => {
   it('classifies the messages virsh 9.0 prints', () => {
     expect(code(["failed to get domain 'nope'"])).toBe('ATP_LIBVIRT_DOMAIN_NOT_FOUND');
     expect(virshError(["failed to get domain 'it's \"x\"'"], { command: 'dominfo' }).details.domain).toBe(`it's "x"`);
+    // A domain destroyed mid-call: libvirt names it by UUID with the name in parentheses.
+    const gone = virshError(["Domain not found: no domain with matching uuid '5ab87205-7d90-4737-83e6-73753e4cfbc2' (desk-2)"], { command: 'qemu-monitor-command' });
+    expect([gone.code, gone.details.domain]).toEqual(['ATP_LIBVIRT_DOMAIN_NOT_FOUND', 'desk-2']);
     expect(code(['Requested operation is not valid: domain is not running'])).toBe('ATP_LIBVIRT_DOMAIN_NOT_RUNNING');
     expect(code(["Failed to suspend domain 'vm1'", 'Requested operation is not valid: domain is not running'])).toBe('ATP_LIBVIRT_DOMAIN_NOT_RUNNING');
     expect(code(['Guest agent is not responding: QEMU guest agent is not connected'])).toBe('ATP_LIBVIRT_AGENT_UNAVAILABLE');

@@ -5,15 +5,22 @@
  * on a unix socket in a temp dir, the qemu-ga channel, PS/2 (the pc board's)
  * plus a USB tablet, the serial console in a file. Holds the libvirt suite
  * lock until `remove()`, which destroys and undefines even after a failure.
+ *
+ * `createLabDomains` makes several TRANSIENT domains (`virsh create`) from one
+ * template for the fleet e2e test: the same kernel, initrd and cmdline, so
+ * the same agent id (clones sharing a hostname) and token; distinct names
+ * under one prefix, UUIDs chosen by libvirt, each with its own agent socket
+ * and console file. `waitForGuestAgent` waits until a domain's qemu-ga answers.
  */
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { defaultLabAgent } from '../../host/src/cli/verify-lab.js';
+import { defaultLabAgent } from '../../host/src/targets/lab-target.js';
 import { buildImage } from '../../host/src/lab/index.js';
 import { defaultCacheDir } from '../../host/src/lab/paths.js';
-import { buildDomainXml, VirshLibvirtClient } from '../../host/src/vm/libvirt/index.js';
+import { buildDomainXml, VirshLibvirtClient, type LibvirtClient } from '../../host/src/vm/libvirt/index.js';
+import { qgaPing } from '../../host/src/vm/qga/index.js';
 import { requireBinary } from '../../host/test/support/binaries.js';
 import { acquireLibvirtSuiteLock, ensureLibvirtd, removeDomain, SYSTEM_URI, testDomainName } from '../../host/test/support/libvirtd.js';
 
@@ -67,5 +74,99 @@ export async function defineLabDomain(): Promise<E2eDomain> {
   } catch (error) {
     await remove().catch(() => undefined);
     throw error;
+  }
+}
+
+export interface E2eFleetDomain {
+  name: string;
+  /** Its temp dir (agent socket, console log). */
+  dir: string;
+  console(): Promise<string>;
+}
+
+export interface E2eFleet {
+  /** Every domain's name starts with `${prefix}-`. */
+  prefix: string;
+  token: string;
+  /** The agent id every guest gives itself (atp.agent= on the shared cmdline). */
+  agentId: string;
+  domains: E2eFleetDomain[];
+  /** A local client on qemu:///system. */
+  client: VirshLibvirtClient;
+  /** Host time just before the first `virsh create`. */
+  startedAt: number;
+  /** Destroys every domain (transient: then gone) and removes the temp dirs; idempotent, also after a failure. */
+  remove(): Promise<void>;
+}
+
+export interface LabDomainsOptions {
+  /** The agent id all guests share (default 'desk'). */
+  agentId?: string;
+  /** Which client creates domain `index` (default the local one): e.g. an SSH client, to stage the XML remotely. */
+  creator?: (index: number) => LibvirtClient | undefined;
+}
+
+/** `count` transient lab domains from one template, created one after the other and booting concurrently. */
+export async function createLabDomains(count: number, options: LabDomainsOptions = {}): Promise<E2eFleet> {
+  requireBinary('qemu-ga', 'qemu-guest-agent');
+  const release = await acquireLibvirtSuiteLock();
+  const root = await mkdtemp(path.join(os.tmpdir(), 'atp-e2e-fleet-'));
+  const prefix = testDomainName('atp-fleet');
+  // A pool: the guests' qemu-ga pings (and a test's calls) for several domains run side by side.
+  const client = new VirshLibvirtClient({ uri: SYSTEM_URI, pool: count });
+  const domains: E2eFleetDomain[] = [];
+  let removing: Promise<void> | undefined;
+  const remove = (): Promise<void> =>
+    (removing ??= (async () => {
+      await client.close().catch(() => undefined);
+      await Promise.all(Array.from({ length: count }, (_, i) => removeDomain(`${prefix}-${i + 1}`)));
+      await rm(root, { recursive: true, force: true });
+      await release();
+    })());
+  try {
+    await ensureLibvirtd();
+    const agent = defaultLabAgent();
+    if (agent === undefined) throw new Error('guest-agent/src/main.ts not found');
+    const image = await buildImage({ cacheDir: defaultCacheDir(), agent: agent.agent, agentAliases: agent.aliases });
+    const token = randomBytes(16).toString('hex');
+    const agentId = options.agentId ?? 'desk';
+    const cmdline = ['console=ttyS0', 'quiet', 'panic=-1', 'rootfstype=ramfs', `atp.token=${token}`, `atp.agent=${agentId}`].join(' ');
+    const startedAt = performance.now();
+    for (let i = 0; i < count; i++) {
+      const name = `${prefix}-${i + 1}`;
+      const dir = await mkdtemp(path.join(root, `${i + 1}-`));
+      const consolePath = path.join(dir, 'console.log');
+      // No <uuid>: libvirt generates one per domain, so the clones differ only in name, UUID and sockets.
+      const xml = buildDomainXml({
+        name,
+        memoryMiB: 384,
+        boot: { kernel: image.kernel, initrd: image.initrd, cmdline },
+        agentSocketPath: path.join(dir, 'agent.sock'),
+        guestAgent: true,
+        inputs: [{ type: 'tablet', bus: 'usb' }],
+        consoleLogPath: consolePath,
+      });
+      await (options.creator?.(i) ?? client).create(xml);
+      domains.push({ name, dir, console: () => readFile(consolePath, 'utf8').catch(() => '') });
+    }
+    return { prefix, token, agentId, domains, client, startedAt, remove };
+  } catch (error) {
+    await remove().catch(() => undefined);
+    throw error;
+  }
+}
+
+/** Resolves once the domain's qemu-ga answers through libvirt; rejects after `timeoutMs` with the console's tail. */
+export async function waitForGuestAgent(client: LibvirtClient, domain: E2eFleetDomain, timeoutMs: number): Promise<void> {
+  const qga = client.qgaExecutor(domain.name);
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      await qgaPing(qga, { timeoutMs: 2000 });
+      return;
+    } catch (error) {
+      if (Date.now() > deadline) throw new Error(`${domain.name}: qemu-ga did not answer within ${timeoutMs / 1000} s; console:\n${(await domain.console()).slice(-4000)}`, { cause: error });
+      await new Promise((r) => setTimeout(r, 500));
+    }
   }
 }

@@ -31,6 +31,8 @@ export interface Sshd {
   readonly pid: number | undefined;
   /** What sshd printed so far (-e: logs on stderr). */
   log(): string;
+  /** "Accepted publickey for …" lines sshd logged since startSshd (one per SSH connection that logged in); not cut off like log(). */
+  acceptedLogins(): number;
   /** Stops sshd and its sessions. */
   stop(): Promise<void>;
   /** start again on the same port (a new host key with `newHostKey`). */
@@ -136,6 +138,7 @@ export async function startSshd(options: { sshdConfigExtra?: string[] } = {}): P
   let child: ChildProcess | undefined;
   let exitedWith: string | undefined;
   let stderr = '';
+  let accepted = 0;
 
   const stop = async (): Promise<void> => {
     const c = child;
@@ -163,6 +166,13 @@ export async function startSshd(options: { sshdConfigExtra?: string[] } = {}): P
     const c = spawn(sshd, ['-D', '-e', '-f', configFile], { stdio: ['ignore', 'ignore', 'pipe'] });
     child = c;
     c.stderr?.setEncoding('utf8').on('data', (s: string) => (stderr = (stderr + s).slice(-20_000)));
+    // Counted line by line as they come: log() keeps only the tail.
+    let partial = '';
+    c.stderr?.on('data', (s: string) => {
+      const lines = (partial + s).split('\n');
+      partial = lines.pop() ?? '';
+      accepted += lines.filter((line) => /^Accepted publickey for /.test(line)).length;
+    });
     c.once('error', (e) => (exitedWith = e.message));
     c.once('exit', (code, signal) => (exitedWith = `${signal ?? code}: ${stderr.slice(-500)}`));
     await waitForBanner(port, 20_000, () => (child === c ? exitedWith : 'replaced'));
@@ -179,6 +189,7 @@ export async function startSshd(options: { sshdConfigExtra?: string[] } = {}): P
       return child?.pid;
     },
     log: () => stderr,
+    acceptedLogins: () => accepted,
     stop,
     start,
     restart: async (opts) => {

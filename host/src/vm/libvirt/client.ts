@@ -47,6 +47,8 @@ export interface LibvirtClient {
   rawDomainXml(domain: string, options?: CallOptions): Promise<string>;
   /** `define` from XML text (persistent, not started). */
   define(xml: string, options?: CallOptions): Promise<void>;
+  /** `create` from XML text: a transient domain, started now and gone (not just shut off) once destroyed. */
+  create(xml: string, options?: CallOptions): Promise<void>;
   undefine(domain: string, options?: CallOptions): Promise<void>;
   start(domain: string, options?: CallOptions): Promise<void>;
   shutdown(domain: string, mode?: ShutdownMode, options?: CallOptions): Promise<void>;
@@ -72,7 +74,7 @@ export interface StagedFile {
 export type FileStager = (name: string, content: string) => Promise<StagedFile>;
 
 export type VirshLibvirtClientOptions = Partial<VirshRunnerOptions> & {
-  /** Where `define` puts the XML for virsh to read (default: a private temp dir here). */
+  /** Where `define` and `create` put the XML for virsh to read (default: a private temp dir here). */
   stageFile?: FileStager;
   /** A ready runner (e.g. one counted by an SSH connection manager) instead of createVirshRunner(options). */
   runner?: VirshRunner;
@@ -127,10 +129,18 @@ export class VirshLibvirtClient implements LibvirtClient {
   }
 
   async define(xml: string, options?: CallOptions): Promise<void> {
+    await this.fromXml('define', xml, options);
+  }
+
+  async create(xml: string, options?: CallOptions): Promise<void> {
+    await this.fromXml('create', xml, options);
+  }
+
+  private async fromXml(verb: 'define' | 'create', xml: string, options: CallOptions | undefined): Promise<void> {
     // virsh reads the definition from a file on the machine where virsh runs (also for remote URIs).
     const staged = await (this.options.stageFile ?? stageLocalFile)('domain.xml', xml);
     try {
-      await this.run(['define', '--file', staged.path], undefined, options);
+      await this.run([verb, '--file', staged.path], undefined, options);
     } finally {
       await staged.remove();
     }

@@ -157,6 +157,8 @@ export function reconnectingQmpExecutor(inner: QmpExecutor, options: ReconnectOp
         await options.probe();
         return performance.now() - started;
       } catch (probeError) {
+        // libvirtd answered, and the domain is gone or stopped (QEMU died, the VM was destroyed): no reconnect will help.
+        if (isAtpError(probeError, 'ATP_LIBVIRT_DOMAIN_NOT_FOUND') || isAtpError(probeError, 'ATP_LIBVIRT_DOMAIN_NOT_RUNNING')) throw probeError;
         if (performance.now() > deadline) throw new AtpError('ATP_LIBVIRT_CONNECTION', `${error.message} (libvirt did not come back within ${options.reconnectTimeoutMs ?? 120_000} ms)`, { cause: probeError, details: error.details });
         await sleep(options.probeIntervalMs ?? 250);
       }

@@ -58,7 +58,8 @@ function escapeRegExp(text: string): string {
 const NOTICE = /^(Disconnected from .* due to .*|Reconnected to the hypervisor)$/;
 const CONNECTION =
   /(Failed to reconnect to the hypervisor|failed to connect to the hypervisor|no valid connection|client socket is closed|Cannot recv data|Cannot write data|End of file while reading data|Failed to connect socket|Connection reset by peer|Broken pipe)/i;
-const NOT_FOUND = /(failed to get domain '(.*)'$|Domain not found: .*'(.*)'$)/m;
+// "Domain not found: no domain with matching name 'x'" and, for a domain gone mid-call, "... matching uuid 'U' (x)".
+const NOT_FOUND = /(failed to get domain '(.*)'$|Domain not found: .*'(.*)'(?: \((.*)\))?$)/m;
 const NOT_RUNNING = /domain is not running/i;
 const AGENT = /(Guest agent is not responding|guest agent is not connected|QEMU guest agent is not (connected|available))/i;
 const ARGUMENT = /^(invalid keycode|unknown command|command '[^']*' doesn't support option|command '[^']*' requires|expected syntax|Numeric value .* is malformed|unexpected data|missing argument|dangling \\)/i;
@@ -101,7 +102,7 @@ export function virshError(errors: readonly string[], ctx: VirshCallContext): At
   if (CONNECTION.test(text)) return new AtpError('ATP_LIBVIRT_CONNECTION', `virsh ${ctx.command}${on}: lost the connection to libvirtd: ${text}`, { details });
   if (found) {
     // The name virsh quotes may itself contain quotes: the caller's name is exact.
-    const name = ctx.domain ?? found[2] ?? found[3] ?? '';
+    const name = ctx.domain ?? found[2] ?? found[4] ?? found[3] ?? '';
     return new AtpError('ATP_LIBVIRT_DOMAIN_NOT_FOUND', `virsh ${ctx.command}: no domain '${name}': ${text}`, { details: { ...details, domain: name } });
   }
   if (NOT_RUNNING.test(text)) return new AtpError('ATP_LIBVIRT_DOMAIN_NOT_RUNNING', `virsh ${ctx.command}${on}: domain is not running: ${text}`, { details });
