@@ -142,6 +142,15 @@ describe('QEMU command line and /init', () => {
     expect(joined).not.toContain('virtio-gpu');
   });
 
+  it('caps the TCG translation cache at 64 MiB unless told otherwise; kvm gets no tb-size', () => {
+    const paths = statePaths('/run/x');
+    const base = { kernel: 'k', initrd: 'i', paths, tokenFile: paths.token, agentId: 'lab', uuid: '00000000-0000-4000-8000-000000000001', memoryMb: 384 };
+    const accelOf = (args: string[]): string | undefined => args[args.indexOf('-accel') + 1];
+    expect(accelOf(buildQemuArgs({ ...base, accel: 'tcg' }))).toBe('tcg,tb-size=64');
+    expect(accelOf(buildQemuArgs({ ...base, accel: 'tcg', tbSizeMb: 128 }))).toBe('tcg,tb-size=128');
+    expect(accelOf(buildQemuArgs({ ...base, accel: 'kvm', tbSizeMb: 128 }))).toBe('kvm');
+  });
+
   it('adds the desktop input devices, each bound to its own head, and routes each keyboard to exactly its head', () => {
     const paths = statePaths('/run/x');
     const args = buildQemuArgs({ kernel: 'k', initrd: 'i', paths, tokenFile: paths.token, agentId: 'lab', uuid: '00000000-0000-4000-8000-000000000001', accel: 'tcg', memoryMb: 384, inputProfile: 'desktop', extraDevices: [boundToHead('virtio-keyboard-pci,id=x', FIRST_FREE_HEAD)] });

@@ -1,11 +1,32 @@
 /**
  * `atp-host lab up|down|status|console|record-fixtures`: the local lab VM
- * (a Debian kernel + busybox guest under QEMU, see host/src/lab/).
+ * (a Debian kernel + busybox guest under QEMU, see host/src/lab/). With
+ * `--count N`, `lab up` boots a fleet into <state-dir>/vm-01 … vm-NN
+ * (lab/fleet.ts); `lab status` lists the fleet beside the single VM and
+ * `lab down` stops both.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Command } from 'commander';
 import { AtpError } from '@atp/protocol';
-import { installPrerequisites, LAB_INPUT_PROFILES, LAB_KEYBOARDS, labDown, labStatus, labUp, readConsole, recordFixtures, RECORD_PHASES, VIRTIO_KEYBOARD_PHASES, type LabUpOptions } from '../lab/index.js';
+import path from 'node:path';
+import {
+  installPrerequisites,
+  LAB_INPUT_PROFILES,
+  LAB_KEYBOARDS,
+  labFleetDown,
+  labFleetStatus,
+  labFleetUp,
+  labStatus,
+  labUp,
+  readConsole,
+  recordFixtures,
+  RECORD_PHASES,
+  VIRTIO_KEYBOARD_PHASES,
+  type LabFleetVmStatus,
+  type LabStatus,
+  type LabUpOptions,
+  type LabVm,
+} from '../lab/index.js';
 import type { CliIo } from './program.js';
 
 interface CommonFlags {
@@ -23,6 +44,8 @@ interface UpFlags extends CommonFlags {
   json?: boolean;
   input?: string;
   keyboard?: string;
+  count?: string;
+  bootConcurrency?: string;
 }
 
 function positiveInt(value: string | undefined, flag: string): number | undefined {
@@ -59,6 +82,36 @@ function upOptions(flags: UpFlags, io: CliIo): LabUpOptions {
   };
 }
 
+/** One line per fleet VM: name, pid, uuid, agent id, state dir. */
+function fleetLine(vm: LabVm): string {
+  return `${path.basename(vm.state.stateDir)}  pid ${vm.state.pid}  uuid ${vm.state.uuid ?? '?'}  agent ${vm.state.agentId}  ${vm.state.stateDir}`;
+}
+
+function singleStatusLine(status: LabStatus): string {
+  if (!status.running) return status.state ? `not running (stale state for pid ${status.state.pid})\n` : 'not running\n';
+  return `running: pid ${status.state?.pid ?? '?'} since ${status.state?.startedAt ?? '?'}, QEMU ${status.qemu?.status ?? 'not answering'}, qmp ${status.state?.sockets.qmp ?? '?'}\n`;
+}
+
+function fleetStatusLine(v: LabFleetVmStatus): string {
+  const s = v.status.state;
+  if (!v.status.running) return `${v.name}  not running (stale state for pid ${s?.pid ?? '?'})  ${v.stateDir}`;
+  return `${v.name}  pid ${s?.pid ?? '?'}  uuid ${s?.uuid ?? '?'}  agent ${s?.agentId ?? '?'}  QEMU ${v.status.qemu?.status ?? 'not answering'}  ${v.stateDir}`;
+}
+
+async function fleetUp(fleet: { count: number; bootConcurrency: number | undefined; json: boolean }, options: LabUpOptions, io: CliIo): Promise<void> {
+  const { count, bootConcurrency } = fleet;
+  const { stateDir, ...common } = options;
+  const vms = await labFleetUp({
+    ...common,
+    count,
+    ...(stateDir ? { stateDir } : {}),
+    ...(bootConcurrency ? { bootConcurrency } : {}),
+    onVm: (vm) => io.err(`lab: ${path.basename(vm.state.stateDir)} ready in ${(vm.bootMs / 1000).toFixed(1)} s\n`),
+  });
+  if (fleet.json) return io.out(`${JSON.stringify(vms.map((vm) => ({ name: path.basename(vm.state.stateDir), bootMs: vm.bootMs, ...vm.state })), null, 2)}\n`);
+  io.out(`${vms.map(fleetLine).join('\n')}\n`);
+}
+
 const dirs = (cmd: Command): Command => cmd.option('--state-dir <dir>', 'state of the running VM (env ATP_LAB_STATE)').option('--cache-dir <dir>', 'downloads and built images (env ATP_LAB_CACHE)');
 
 export function registerLabCommands(program: Command, io: CliIo): void {
@@ -67,16 +120,24 @@ export function registerLabCommands(program: Command, io: CliIo): void {
   dirs(lab.command('up').description('build the guest image (cached) and boot it; returns once the guest is ready'))
     .option('--agent <path>', 'guest agent to bundle: its entry .js/.ts file or a directory with main.js (e.g. guest-agent/dist)')
     .option('--accel <tcg|kvm>', 'accelerator (env ATP_LAB_ACCEL; default tcg)')
-    .option('--memory <MiB>', 'guest RAM (default 384)')
+    .option('--memory <MiB>', 'guest RAM (default 384; 320 with --count)')
     .option('--compression <gzip|none>', 'initramfs compression (default gzip)')
     .option('--timeout <seconds>', 'how long to wait for the guest (default 240)')
     .option('--install', 'apt-get install missing prerequisites first (root on Debian)')
     .option('--input <profile>', 'input devices: minimal (PS/2 keyboard and mouse, USB tablet; default) or desktop (also USB keyboard, virtio keyboard, mouse and tablet)')
     .option('--keyboard <kbd>', 'the keyboard QMP input is routed to: ps2 (default), virtio or usb (desktop only)')
-    .option('--json', 'print the state as JSON')
+    .option('--count <N>', 'boot a fleet of N VMs into <state-dir>/vm-01 … vm-NN (agent ids lab-01 …, default guest RAM 320 MiB)')
+    .option('--boot-concurrency <K>', 'with --count: how many VMs boot at once (default 2)')
+    .option('--json', 'print the state as JSON (with --count: an array, one entry per VM)')
     .action(async (flags: UpFlags) => {
       const options = upOptions(flags, io);
+      const count = positiveInt(flags.count, '--count');
+      const bootConcurrency = positiveInt(flags.bootConcurrency, '--boot-concurrency');
+      if (bootConcurrency !== undefined && count === undefined) {
+        throw new AtpError('ATP_SCHEMA_INVALID', '--boot-concurrency needs --count', { details: { field: '--boot-concurrency' } });
+      }
       if (flags.install) await installPrerequisites((line) => io.err(`lab: ${line}\n`));
+      if (count !== undefined) return fleetUp({ count, bootConcurrency, json: flags.json ?? false }, options, io);
       const vm = await labUp(options);
       if (flags.json) return io.out(`${JSON.stringify({ ...vm.state, bootMs: vm.bootMs, image: vm.image }, null, 2)}\n`);
       io.out(
@@ -92,18 +153,22 @@ export function registerLabCommands(program: Command, io: CliIo): void {
       );
     });
 
-  dirs(lab.command('down').description('stop the lab VM (QMP quit, then SIGTERM, then SIGKILL) and remove its state')).action(async (flags: CommonFlags) => {
-    const { wasRunning } = await labDown(flags.stateDir ? { stateDir: flags.stateDir } : {});
-    io.out(wasRunning ? 'lab VM stopped\n' : 'no lab VM was running\n');
+  dirs(lab.command('down').description('stop the lab VM and the fleet VMs under the state dir (QMP quit, then SIGTERM, then SIGKILL) and remove their state')).action(async (flags: CommonFlags) => {
+    const down = await labFleetDown(flags.stateDir ? { stateDir: flags.stateDir } : {});
+    const fleet = down.vms.filter((v) => v.wasRunning).map((v) => v.name);
+    if (!down.single && fleet.length === 0) return io.out('no lab VM was running\n');
+    if (down.single) io.out('lab VM stopped\n');
+    if (fleet.length > 0) io.out(`lab fleet: stopped ${fleet.length} VM${fleet.length === 1 ? '' : 's'}: ${fleet.join(', ')}\n`);
   });
 
   dirs(lab.command('status').description('is the lab VM running?'))
     .option('--json', 'print the status as JSON')
     .action(async (flags: CommonFlags & { json?: boolean }) => {
-      const status = await labStatus(flags.stateDir ? { stateDir: flags.stateDir } : {});
-      if (flags.json) return io.out(`${JSON.stringify(status, null, 2)}\n`);
-      if (!status.running) return io.out(status.state ? `not running (stale state for pid ${status.state.pid})\n` : 'not running\n');
-      io.out(`running: pid ${status.state?.pid ?? '?'} since ${status.state?.startedAt ?? '?'}, QEMU ${status.qemu?.status ?? 'not answering'}, qmp ${status.state?.sockets.qmp ?? '?'}\n`);
+      const { single: status, vms } = await labFleetStatus(flags.stateDir ? { stateDir: flags.stateDir } : {});
+      if (flags.json) return io.out(`${JSON.stringify(vms.length > 0 ? { ...status, fleet: vms } : status, null, 2)}\n`);
+      // With only a fleet here, the single VM's "not running" would read as the fleet's.
+      if (status.state || vms.length === 0) io.out(singleStatusLine(status));
+      if (vms.length > 0) io.out(`lab fleet: ${vms.filter((v) => v.status.running).length} of ${vms.length} VMs running\n${vms.map(fleetStatusLine).join('\n')}\n`);
     });
 
   dirs(lab.command('console').description('print the serial console log'))

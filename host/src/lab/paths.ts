@@ -3,6 +3,9 @@
  * built images): $ATP_LAB_CACHE, else $XDG_CACHE_HOME/atp/lab, else
  * ~/.cache/atp/lab. State of the running VM (sockets, state file, console
  * log): $ATP_LAB_STATE, else $XDG_RUNTIME_DIR/atp/lab, else <cache>/run.
+ * A fleet (fleet.ts) lives in the same root: its VMs in <state>/vm-01 …
+ * <state>/vm-NN beside the single VM's own files, so one `lab down` on a
+ * root stops both.
  */
 import os from 'node:os';
 import path from 'node:path';
@@ -41,4 +44,12 @@ export function statePaths(stateDir: string): {
     qemuLog: path.join(stateDir, 'qemu.log'),
     token: path.join(stateDir, 'agent.token'),
   };
+}
+
+/** Fleet VM directories are named vm-01 … vm-NN: two digits at least, more when the count needs them, so names sort. */
+export const FLEET_VM_DIR = /^vm-\d{2,}$/;
+
+/** The name of the fleet's `index`-th VM (0-based) among `count`. */
+export function fleetVmName(index: number, count: number): string {
+  return `vm-${String(index + 1).padStart(Math.max(2, String(count).length), '0')}`;
 }

@@ -98,6 +98,9 @@ export async function labUp(options: LabUpOptions = {}): Promise<LabVm> {
   const uuid = (options.uuid ?? randomUUID()).toLowerCase();
   if (!UUID.test(uuid)) throw new AtpError('ATP_SCHEMA_INVALID', `the VM uuid must look like 8-4-4-4-12 hex digits, got ${JSON.stringify(options.uuid)}`, { details: { field: 'uuid' } });
   const accel = resolveAccel(options.accel);
+  if (options.tbSizeMb !== undefined && !(Number.isInteger(options.tbSizeMb) && options.tbSizeMb > 0)) {
+    throw new AtpError('ATP_SCHEMA_INVALID', `tbSizeMb must be a positive integer (MiB), got ${String(options.tbSizeMb)}`, { details: { field: 'tbSizeMb' } });
+  }
   const input = { profile: options.inputProfile ?? 'minimal', keyboard: options.keyboard ?? 'ps2' } as const;
   if (input.keyboard !== 'ps2' && input.profile !== 'desktop') {
     throw new AtpError('ATP_SCHEMA_INVALID', `the ${input.keyboard} keyboard exists only in the desktop input profile (--input desktop)`, { details: { field: 'keyboard' } });
