@@ -67,7 +67,18 @@ export interface LabDirOptions {
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
+/** QEMUs to SIGKILL when this process exits (killOnExit): one 'exit' listener for all of them, however many VMs a run boots. */
 const exitHooks = new Map<number, () => void>();
+let exitListener: (() => void) | undefined;
+function killAllOnExit(pid: number, kill: () => void): void {
+  exitHooks.set(pid, kill);
+  if (exitListener === undefined) {
+    exitListener = () => {
+      for (const k of exitHooks.values()) k();
+    };
+    process.once('exit', exitListener);
+  }
+}
 
 function resolveAccel(accel: LabAccel | undefined): LabAccel {
   const chosen = accel ?? process.env.ATP_LAB_ACCEL ?? 'tcg';
@@ -139,11 +150,7 @@ export async function labUp(options: LabUpOptions = {}): Promise<LabVm> {
     const error = await Promise.race([spawnError, sleep(1000).then(() => new Error('no pid'))]);
     throw new AtpError('ATP_LAB_BOOT', `cannot start qemu-system-x86_64: ${error.message}\n${await tail(paths.qemuLog)}`, { cause: error });
   }
-  if (options.killOnExit) {
-    const hook = (): void => void child.kill('SIGKILL');
-    process.once('exit', hook);
-    exitHooks.set(pid, hook);
-  }
+  if (options.killOnExit) killAllOnExit(pid, () => void child.kill('SIGKILL'));
   const state: LabState = {
     version: 1,
     pid,
@@ -236,8 +243,6 @@ export async function labDown(options: LabDirOptions = {}): Promise<{ wasRunning
     }
     if (!(await waitGone(pid, ticks, 5000))) throw new AtpError('ATP_LAB_STATE', `QEMU (pid ${pid}) survived SIGKILL`, { details: { pid } });
   }
-  const hook = exitHooks.get(pid);
-  if (hook) process.off('exit', hook);
   exitHooks.delete(pid);
   for (const f of [paths.stateFile, paths.qmp, paths.qga, paths.agent, paths.token]) await rm(f, { force: true });
   return { wasRunning };
