@@ -87,10 +87,10 @@ export async function startLabTarget(options: LabTargetOptions = {}): Promise<La
   if (found === undefined && options.agentBinary === undefined) {
     throw prerequisiteError([{ what: 'the guest agent sources (guest-agent/src/main.ts)', hint: 'run from an ATP checkout, or pass --lab-agent <path>' }]);
   }
-  const token = randomBytes(16).toString('hex');
-  const hub = await AgentHub.create({ auth: { tokens: [token] } });
+  // The VM's token is bound to it (bootLabOnHub); the hub's own token is never handed out.
+  const hub = await AgentHub.create({ auth: { tokens: [randomBytes(16).toString('hex')] } });
   try {
-    return await bootLabOnHub(hub, options, { token, found, ownsHub: true });
+    return await bootLabOnHub(hub, options, { token: randomBytes(16).toString('hex'), found, ownsHub: true });
   } catch (error) {
     await hub.close().catch(() => undefined);
     throw error;
