@@ -130,6 +130,7 @@ async function verifyAll(states: LabState[], concurrency: number): Promise<{ res
   const hub = await AgentHub.create({ auth: { tokens: [randomBytes(16).toString('hex')] } });
   const cpu0 = cpuTicks();
   const t0 = performance.now();
+  const findingKinds = new Map<string, number>();
   try {
     const targets = states.map((s) => runningLabOpener(s.agentId, s, { timeoutMs: 300_000 }));
     const run = runFleet({ suites: [{ loaded, plan: planSuite(loaded.scenario) }], targets, hub, concurrency, pacing: { closedLoop: 4 }, version: 'bench', log: () => undefined });
@@ -137,9 +138,11 @@ async function verifyAll(states: LabState[], concurrency: number): Promise<{ res
       const next = await run.next();
       if (next.done === true) {
         const cpu1 = cpuTicks();
+        if (findingKinds.size > 0) console.error(`fleet bench: ${states.length} VMs at ${concurrency} at once, findings by kind: ${[...findingKinds].map(([k, n]) => `${k} ${n}`).join(', ')}`);
         return { result: next.value, wallMs: performance.now() - t0, cpuPct: (100 * (cpu1.busy - cpu0.busy)) / Math.max(1, cpu1.total - cpu0.total) };
       }
       const e: RunEvent = next.value;
+      if (e.type === 'finding') findingKinds.set(e.finding.kind, (findingKinds.get(e.finding.kind) ?? 0) + 1);
       if (e.type === 'target-finished' && e.error !== undefined) console.error(`fleet bench: ${e.target}: ${e.error.code}: ${e.error.message.split('\n')[0] ?? ''}`);
       if (e.type === 'suite-finished' && e.verdict !== 'pass') console.error(`fleet bench: ${e.target}: ${e.verdict}, ${e.defects} defects`);
     }
