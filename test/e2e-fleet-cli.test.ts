@@ -8,6 +8,7 @@
  * Both boot their own VMs, at the same time.
  */
 import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -50,13 +51,20 @@ afterAll(async () => {
   if (dir !== '') await rm(dir, { recursive: true, force: true });
 }, 60_000);
 
-function alive(pid: number): boolean {
+/** The process state letter from /proc (R, S, D, T, Z, ...), or undefined when the pid is gone. */
+function procState(pid: number): string | undefined {
   try {
-    process.kill(pid, 0);
-    return true;
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[0];
   } catch {
-    return false;
+    return undefined;
   }
+}
+
+/** Running or stopped, not exited: an exited QEMU the CLI did not reap before it exited is a zombie until init reaps it. */
+function alive(pid: number): boolean {
+  const state = procState(pid);
+  return state !== undefined && state !== 'Z' && state !== 'X';
 }
 
 interface Run {
@@ -103,7 +111,7 @@ describe('atp-host verify --lab --count as a process', () => {
     // Both QEMUs were seen and both are gone.
     const mine = [...run.err.matchAll(/\(pid (\d+)\)/g)].map((m) => Number(m[1]));
     expect(new Set(mine).size).toBe(2);
-    for (const pid of mine) expect(alive(pid), `QEMU ${pid} left behind`).toBe(false);
+    for (const pid of mine) expect(alive(pid), `QEMU ${pid} left behind (state ${procState(pid) ?? 'gone'})`).toBe(false);
   }, 600_000);
 
   it.concurrent('--duration stops between rounds and says so', async () => {
