@@ -27,11 +27,12 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 # osslsigncode (strips the signature before injecting the SEA blob), shellcheck
 # (installer scripts) and file. openssh-server/-client: the remote-hypervisor tests
 # run a real sshd on 127.0.0.1. xvfb and xdotool: the Windows-hook test rig (an X
-# display for wine, and input sent into it).
+# display for wine, and input sent into it). qemu-utils: qemu-img makes the
+# qcow2 overlays of cloned domains (vm clone, the platform simulator's pools).
 # The lab VM's kernel and busybox are not installed: the lab fetches them with
 # `apt-get download`, which needs current package lists.
 apt_packages=(qemu-system-x86 qemu-guest-agent xkb-data x11proto-dev libx11-data chromium
-  libvirt-daemon libvirt-daemon-driver-qemu libvirt-clients
+  libvirt-daemon libvirt-daemon-driver-qemu libvirt-clients qemu-utils
   wine wine64 osslsigncode shellcheck file
   openssh-server openssh-client
   xvfb xdotool)

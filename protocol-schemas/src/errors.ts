@@ -119,6 +119,8 @@ export const ERROR_CODES = {
   ATP_CONFIG_YAML: 'A config file is not valid YAML; the message gives file:line:column.',
   ATP_CONFIG_HOST_UNKNOWN: 'No host of that name in hosts.yaml; the message names the file and lists the known hosts.',
   ATP_CONFIG_HOST_EXISTS: 'A host of that name is already in hosts.yaml (remove it first).',
+  ATP_CONFIG_PLATFORM_UNKNOWN: 'No VDI platform of that name in platforms.yaml; the message names the file and lists the known platforms.',
+  ATP_CONFIG_PLATFORM_EXISTS: 'A VDI platform of that name is already in platforms.yaml (remove it first).',
   ATP_SSH_CONNECT: 'Could not reach the SSH server (refused, unreachable, name not resolved, handshake timed out or failed).',
   ATP_SSH_AUTH: 'The SSH server refused our key or agent identities (or none was configured).',
   ATP_SSH_KEY_FILE: 'An identity file or known_hosts file could not be read or parsed (missing, encrypted key, no SSH_AUTH_SOCK).',
@@ -135,6 +137,39 @@ export const ERROR_CODES = {
   ATP_RUN_TARGET: 'A target of a run could not be opened or failed mid-run (QEMU gone, VM stopped, agent lost); only that VM is affected and the message names it.',
   ATP_RUN_ABORTED: 'The run was stopped (SIGINT/SIGTERM, the stop-all or fail-fast failure policy, or the --duration bound) before this VM finished; what it did until then is kept.',
   ATP_LIBVIRT_NO_AGENT_CHANNEL: "The domain's XML has no unix-socket virtio-serial channel named org.atp.agent.0 that QEMU listens on; the message names the domain.",
+
+  // Domain clones (host/src/vm/libvirt/clone-xml.ts, clone.ts)
+  ATP_LIBVIRT_CLONE: 'A template domain cannot be cloned safely as it is (a writable block, network or volume disk, a host device, a fixed TCP port, a socket path too long, disk overlays on a remote host), or a clone name is already taken; nothing was created and the message names the template and the element.',
+  ATP_LIBVIRT_CLONE_FAILED: 'Creating or removing clones failed part-way (a clone dir, a qemu-img overlay, virsh create/define/start, destroy/undefine); what was made was removed again and the message names the clone and the step.',
+  ATP_LIBVIRT_CLONE_STATE: 'The clone state file (PREFIX.clones.json in the clone root dir) could not be read, parsed or written; the message names the file.',
+
+  // OCloudView platform client (host/src/vdi)
+  ATP_VDI_HTTP: 'A platform call failed below the API: connection refused or reset, or an HTTP status other than 2xx (GETs are retried with backoff first); the message names the method, path and what happened.',
+  ATP_VDI_TIMEOUT: 'A platform call got no complete answer within its per-call timeout (GETs are retried first); the message names the method, path and timeout.',
+  ATP_VDI_STATUS: 'The platform answered a call with status != 0; the message names the method, path, status and msg.',
+  ATP_VDI_AUTH: 'The platform refused the login (bad user or password), or refused the token again right after a fresh login; the message names the user, never the password.',
+  ATP_VDI_REPLY: "The platform's answer does not have the shape the client relies on (not JSON, no envelope, data failing the endpoint's schema, pages that never end); the message names the endpoint and the field path.",
+  ATP_VDI_TASK: "An asynchronous platform task failed for one VM: an entry in a batch's errorList, or an event with isSuccess 0; the message names the VM and the platform's reason.",
+  ATP_VDI_DEADLINE: 'A wait for platform tasks or VM states ran out; the message names each VM still not in the wanted state and its last status.',
+  ATP_VDI_CREDENTIALS: 'No platform password could be read: the variable is empty, the password file is missing, unreadable, empty or readable by group/other (it must be mode 0600), or there is no terminal to prompt on; the message names the source.',
+  ATP_VDI_PLACEMENT: 'A platform VM cannot be mapped to its hypervisor (no hostId, a hostId the host list does not know, a host without an ip); the message names the VM.',
+  ATP_VDI_ARGUMENT: 'A platform client call was given an argument it cannot send (bad base URL, a request body failing its schema, an empty id); the message names the field.',
+  ATP_VDI_ABORTED: "A platform call or wait was stopped by its caller's abort signal.",
+
+  // OCloudView platform simulator (host/src/vdi-sim)
+  ATP_VDI_SIM_MODEL: 'A model (template domain) given to the simulator is not a libvirt domain it can read; the message names the model and the libvirt URI.',
+  ATP_VDI_SIM_SEED: 'The simulator seed file could not be read or is not valid YAML (schema problems are ATP_SCHEMA_INVALID); the message names the file.',
+  ATP_VDI_SIM_LISTEN: 'The simulator could not create its state dir or bind its HTTP address; the message names the dir or address.',
+
+  // `atp-host vdi …` commands on a platform (host/src/cli/vdi-*.ts)
+  ATP_VDI_PLATFORM_CHOICE: 'A vdi command was given no --platform and platforms.yaml does not hold exactly one platform; the message names the file and lists the platforms.',
+  ATP_VDI_POOL_UNKNOWN: 'No desk pool of that name or id on the platform; the message lists the pools.',
+  ATP_VDI_MODEL_UNKNOWN: 'No model (template) of that name or id on the platform; the message lists the models.',
+  ATP_VDI_VM_UNKNOWN: 'No VM of that name or id on the platform; the message names the missing ones and lists the VMs.',
+  ATP_VDI_USER_UNKNOWN: "No user with that sAMAccountName in the platform's organisation units; the message lists the users.",
+  ATP_VDI_GROUP_UNKNOWN: "No organisation unit with that distinguishedName in the platform's group tree; the message lists the units.",
+  ATP_VDI_NAME_AMBIGUOUS: 'A name given to a vdi command matches more than one pool, model, VM or user; the message lists the ids to use instead.',
+  ATP_VDI_VMS_FAILED: 'A vdi VM operation (start, stop, reboot, delete, bind-user) did not succeed for some VMs; the per-VM rows were printed and the message names each failed VM and why (exit code 1).',
 } as const satisfies Record<`ATP_${string}`, string>;
 
 export type AtpErrorCode = keyof typeof ERROR_CODES;

@@ -6,11 +6,13 @@
  * plus a USB tablet, the serial console in a file. Holds the libvirt suite
  * lock until `remove()`, which destroys and undefines even after a failure.
  *
- * `createLabDomains` makes several TRANSIENT domains (`virsh create`) from one
- * template for the fleet e2e test: the same kernel, initrd and cmdline, so
- * the same agent id (clones sharing a hostname) and token; distinct names
- * under one prefix, UUIDs chosen by libvirt, each with its own agent socket
- * and console file. `waitForGuestAgent` waits until a domain's qemu-ga answers.
+ * `defineLabTemplate` defines that guest as a template (never started) for the
+ * clone tests; `createLabDomains` clones it (createClones) into several
+ * TRANSIENT domains for the fleet e2e test: the same kernel, initrd and
+ * cmdline, so the same agent id (clones sharing a hostname) and token;
+ * distinct names under one prefix, UUIDs chosen by libvirt, each with its own
+ * agent socket and console file in its clone dir. `waitForGuestAgent` waits
+ * until a domain's qemu-ga answers.
  */
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
@@ -19,7 +21,7 @@ import path from 'node:path';
 import { defaultLabAgent } from '../../host/src/targets/lab-target.js';
 import { buildImage } from '../../host/src/lab/index.js';
 import { defaultCacheDir } from '../../host/src/lab/paths.js';
-import { buildDomainXml, VirshLibvirtClient, type LibvirtClient } from '../../host/src/vm/libvirt/index.js';
+import { buildDomainXml, createClones, removeClones, VirshLibvirtClient, type LibvirtClient } from '../../host/src/vm/libvirt/index.js';
 import { qgaPing } from '../../host/src/vm/qga/index.js';
 import { requireBinary } from '../../host/test/support/binaries.js';
 import { acquireLibvirtSuiteLock, ensureLibvirtd, removeDomain, SYSTEM_URI, testDomainName } from '../../host/test/support/libvirtd.js';
@@ -77,9 +79,74 @@ export async function defineLabDomain(): Promise<E2eDomain> {
   }
 }
 
+export interface LabTemplate {
+  /** A defined, never started lab domain to clone. */
+  name: string;
+  token: string;
+  /** The agent id every clone gives itself (atp.agent= on the shared cmdline). */
+  agentId: string;
+  /** Where the template's own agent socket and console would go (clones get their own). */
+  dir: string;
+}
+
+/** Defines (does not start) the lab domain as a template in `dir`: agent channel, qemu-ga, USB tablet, console log. */
+async function defineLabTemplateIn(client: LibvirtClient, dir: string, agentId: string): Promise<LabTemplate> {
+  await ensureLibvirtd();
+  const agent = defaultLabAgent();
+  if (agent === undefined) throw new Error('guest-agent/src/main.ts not found');
+  const image = await buildImage({ cacheDir: defaultCacheDir(), agent: agent.agent, agentAliases: agent.aliases });
+  const token = randomBytes(16).toString('hex');
+  const name = testDomainName('atp-tpl');
+  const cmdline = ['console=ttyS0', 'quiet', 'panic=-1', 'rootfstype=ramfs', `atp.token=${token}`, `atp.agent=${agentId}`].join(' ');
+  await client.define(
+    buildDomainXml({
+      name,
+      memoryMiB: 384,
+      boot: { kernel: image.kernel, initrd: image.initrd, cmdline },
+      agentSocketPath: path.join(dir, 'agent.sock'),
+      guestAgent: true,
+      inputs: [{ type: 'tablet', bus: 'usb' }],
+      consoleLogPath: path.join(dir, 'console.log'),
+    }),
+  );
+  return { name, token, agentId, dir };
+}
+
+export interface E2eLabTemplate extends LabTemplate {
+  /** A local client on qemu:///system (a pool of 4). */
+  client: VirshLibvirtClient;
+  /** Undefines the template, removes its dir, releases the suite lock; idempotent. */
+  remove(): Promise<void>;
+}
+
+/** The lab template for clone tests; holds the libvirt suite lock until `remove()`. */
+export async function defineLabTemplate(options: { agentId?: string } = {}): Promise<E2eLabTemplate> {
+  requireBinary('qemu-ga', 'qemu-guest-agent');
+  const release = await acquireLibvirtSuiteLock();
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'atp-e2e-tpl-'));
+  const client = new VirshLibvirtClient({ uri: SYSTEM_URI, pool: 4 });
+  let name: string | undefined;
+  let removing: Promise<void> | undefined;
+  const remove = (): Promise<void> =>
+    (removing ??= (async () => {
+      await client.close().catch(() => undefined);
+      if (name !== undefined) await removeDomain(name);
+      await rm(dir, { recursive: true, force: true });
+      await release();
+    })());
+  try {
+    const template = await defineLabTemplateIn(client, dir, options.agentId ?? 'desk');
+    name = template.name;
+    return { ...template, client, remove };
+  } catch (error) {
+    await remove().catch(() => undefined);
+    throw error;
+  }
+}
+
 export interface E2eFleetDomain {
   name: string;
-  /** Its temp dir (agent socket, console log). */
+  /** Its clone dir (agent socket, console log). */
   dir: string;
   console(): Promise<string>;
 }
@@ -93,9 +160,9 @@ export interface E2eFleet {
   domains: E2eFleetDomain[];
   /** A local client on qemu:///system. */
   client: VirshLibvirtClient;
-  /** Host time just before the first `virsh create`. */
+  /** Host time just before the first clone was created. */
   startedAt: number;
-  /** Destroys every domain (transient: then gone) and removes the temp dirs; idempotent, also after a failure. */
+  /** Destroys every domain (transient: then gone), undefines the template and removes the dirs; idempotent, also after a failure. */
   remove(): Promise<void>;
 }
 
@@ -106,7 +173,11 @@ export interface LabDomainsOptions {
   creator?: (index: number) => LibvirtClient | undefined;
 }
 
-/** `count` transient lab domains from one template, created one after the other and booting concurrently. */
+/**
+ * `count` transient clones of the lab template (createClones, one after the other, booting concurrently):
+ * the same kernel, cmdline, token and agent id; distinct names `${prefix}-N`, UUIDs chosen by libvirt,
+ * each with its own dir for the agent socket and console file.
+ */
 export async function createLabDomains(count: number, options: LabDomainsOptions = {}): Promise<E2eFleet> {
   requireBinary('qemu-ga', 'qemu-guest-agent');
   const release = await acquireLibvirtSuiteLock();
@@ -114,42 +185,26 @@ export async function createLabDomains(count: number, options: LabDomainsOptions
   const prefix = testDomainName('atp-fleet');
   // A pool: the guests' qemu-ga pings (and a test's calls) for several domains run side by side.
   const client = new VirshLibvirtClient({ uri: SYSTEM_URI, pool: count });
-  const domains: E2eFleetDomain[] = [];
+  const clones = Array.from({ length: count }, (_, i) => ({ name: `${prefix}-${i + 1}`, dir: path.join(root, `${prefix}-${i + 1}`) }));
+  let template: string | undefined;
   let removing: Promise<void> | undefined;
   const remove = (): Promise<void> =>
     (removing ??= (async () => {
+      await removeClones(client, clones).catch(async () => {
+        await Promise.all(clones.map((c) => removeDomain(c.name)));
+      });
       await client.close().catch(() => undefined);
-      await Promise.all(Array.from({ length: count }, (_, i) => removeDomain(`${prefix}-${i + 1}`)));
+      if (template !== undefined) await removeDomain(template);
       await rm(root, { recursive: true, force: true });
       await release();
     })());
   try {
-    await ensureLibvirtd();
-    const agent = defaultLabAgent();
-    if (agent === undefined) throw new Error('guest-agent/src/main.ts not found');
-    const image = await buildImage({ cacheDir: defaultCacheDir(), agent: agent.agent, agentAliases: agent.aliases });
-    const token = randomBytes(16).toString('hex');
-    const agentId = options.agentId ?? 'desk';
-    const cmdline = ['console=ttyS0', 'quiet', 'panic=-1', 'rootfstype=ramfs', `atp.token=${token}`, `atp.agent=${agentId}`].join(' ');
+    const tpl = await defineLabTemplateIn(client, path.join(root, 'template'), options.agentId ?? 'desk');
+    template = tpl.name;
     const startedAt = performance.now();
-    for (let i = 0; i < count; i++) {
-      const name = `${prefix}-${i + 1}`;
-      const dir = await mkdtemp(path.join(root, `${i + 1}-`));
-      const consolePath = path.join(dir, 'console.log');
-      // No <uuid>: libvirt generates one per domain, so the clones differ only in name, UUID and sockets.
-      const xml = buildDomainXml({
-        name,
-        memoryMiB: 384,
-        boot: { kernel: image.kernel, initrd: image.initrd, cmdline },
-        agentSocketPath: path.join(dir, 'agent.sock'),
-        guestAgent: true,
-        inputs: [{ type: 'tablet', bus: 'usb' }],
-        consoleLogPath: consolePath,
-      });
-      await (options.creator?.(i) ?? client).create(xml);
-      domains.push({ name, dir, console: () => readFile(consolePath, 'utf8').catch(() => '') });
-    }
-    return { prefix, token, agentId, domains, client, startedAt, remove };
+    for (let i = 0; i < count; i++) await createClones(options.creator?.(i) ?? client, tpl.name, { count: 1, prefix, rootDir: root, firstIndex: i + 1 });
+    const domains = clones.map((c) => ({ ...c, console: () => readFile(path.join(c.dir, 'console.log'), 'utf8').catch(() => '') }));
+    return { prefix, token: tpl.token, agentId: tpl.agentId, domains, client, startedAt, remove };
   } catch (error) {
     await remove().catch(() => undefined);
     throw error;

@@ -2,11 +2,13 @@
  * `atp-host vm list|start|stop|reboot`: libvirt domains on this machine or a
  * hosts.yaml host (`--host HOST`, or NAME@HOST). `stop` asks the guest (ACPI)
  * unless `--force` (destroy); `reboot` likewise (ACPI, or `--force`: reset).
+ * `clone` and `unclone` (clones of a template domain) live in vm-clone.ts.
  */
 import type { Command } from 'commander';
 import { AtpError } from '@atp/protocol';
 import { locationOf, withConfigDir } from './config.js';
 import type { CliIo } from './program.js';
+import { registerVmCloneCommands } from './vm-clone.js';
 import { openLibvirtHost, parseVmRef, withDomain } from '../targets/domains.js';
 
 interface Flags {
@@ -27,7 +29,7 @@ function vmSpec(name: string, flags: Flags): string {
 }
 
 export function registerVmCommands(program: Command, io: CliIo): void {
-  const vm = program.command('vm').description('libvirt domains: list, start, stop, reboot');
+  const vm = program.command('vm').description('libvirt domains: list, start, stop, reboot, clone, unclone');
 
   withConfigDir(vm.command('list').description('list the domains of a host'))
     .option('--host <host>', 'a hosts.yaml host (default this machine)')
@@ -71,4 +73,5 @@ export function registerVmCommands(program: Command, io: CliIo): void {
   lifecycle('start', 'start a defined domain', () => 'start');
   lifecycle('stop', 'shut a domain down (ACPI; --force destroys it)', (f) => (f.force === true ? 'destroy' : 'shutdown'));
   lifecycle('reboot', 'reboot a domain (ACPI; --force resets it)', (f) => (f.force === true ? 'reset' : 'reboot'));
+  registerVmCloneCommands(vm, io);
 }

@@ -25,6 +25,18 @@ export interface CallOptions {
 
 export type ShutdownMode = 'acpi' | 'agent';
 
+export interface DomainXmlOptions extends CallOptions {
+  /** `--inactive`: the persistent definition (what the next start uses), not the running domain's XML. */
+  inactive?: boolean;
+  /** `--security-info`: include graphics passwords and other secrets (needs a read-write connection). */
+  securityInfo?: boolean;
+}
+
+export interface UndefineOptions extends CallOptions {
+  /** A UEFI domain's NVRAM file: 'remove' it (`--nvram`) or 'keep' it (`--keep-nvram`); default: libvirt's (refuses a domain that has one). */
+  nvram?: 'remove' | 'keep';
+}
+
 /** virsh send-key code sets (virsh help send-key). */
 export const KEY_CODESETS = ['linux', 'xt', 'atset1', 'atset2', 'atset3', 'os_x', 'xt_kbd', 'win32', 'usb', 'qnum', 'rfb'] as const;
 export type KeyCodeset = (typeof KEY_CODESETS)[number];
@@ -44,12 +56,13 @@ export interface LibvirtClient {
   state(domain: string, options?: CallOptions): Promise<DomainState>;
   /** `dumpxml` read into channels, graphics and inputs. */
   domainXml(domain: string, options?: CallOptions): Promise<DomainDescription>;
-  rawDomainXml(domain: string, options?: CallOptions): Promise<string>;
+  /** `dumpxml` as text; `inactive` / `securityInfo` add `--inactive` / `--security-info`. */
+  rawDomainXml(domain: string, options?: DomainXmlOptions): Promise<string>;
   /** `define` from XML text (persistent, not started). */
   define(xml: string, options?: CallOptions): Promise<void>;
   /** `create` from XML text: a transient domain, started now and gone (not just shut off) once destroyed. */
   create(xml: string, options?: CallOptions): Promise<void>;
-  undefine(domain: string, options?: CallOptions): Promise<void>;
+  undefine(domain: string, options?: UndefineOptions): Promise<void>;
   start(domain: string, options?: CallOptions): Promise<void>;
   shutdown(domain: string, mode?: ShutdownMode, options?: CallOptions): Promise<void>;
   reboot(domain: string, mode?: ShutdownMode, options?: CallOptions): Promise<void>;
@@ -120,8 +133,9 @@ export class VirshLibvirtClient implements LibvirtClient {
     return parseDomstate(await this.onDomain('domstate', domain, [], options));
   }
 
-  rawDomainXml(domain: string, options?: CallOptions): Promise<string> {
-    return this.onDomain('dumpxml', domain, [], options);
+  rawDomainXml(domain: string, options?: DomainXmlOptions): Promise<string> {
+    const extra = [...(options?.inactive === true ? ['--inactive'] : []), ...(options?.securityInfo === true ? ['--security-info'] : [])];
+    return this.onDomain('dumpxml', domain, extra, options);
   }
 
   async domainXml(domain: string, options?: CallOptions): Promise<DomainDescription> {
@@ -146,8 +160,9 @@ export class VirshLibvirtClient implements LibvirtClient {
     }
   }
 
-  async undefine(domain: string, options?: CallOptions): Promise<void> {
-    await this.onDomain('undefine', domain, [], options);
+  async undefine(domain: string, options?: UndefineOptions): Promise<void> {
+    const extra = options?.nvram === 'remove' ? ['--nvram'] : options?.nvram === 'keep' ? ['--keep-nvram'] : [];
+    await this.onDomain('undefine', domain, extra, options);
   }
 
   async start(domain: string, options?: CallOptions): Promise<void> {

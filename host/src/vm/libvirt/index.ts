@@ -1,6 +1,12 @@
-/** libvirt through virsh: the client, its executors for the QMP and QGA helpers, domain XML, events. */
+/** libvirt through virsh: the client, its executors for the QMP and QGA helpers, domain XML, events, clones of a template. */
 export { VirshLibvirtClient, KEY_CODESETS, stageLocalFile } from './client.js';
-export type { CallOptions, FileStager, StagedFile, KeyCodeset, LibvirtClient, SendKeysOptions, ShutdownMode, VirshLibvirtClientOptions } from './client.js';
+export type { CallOptions, DomainXmlOptions, FileStager, StagedFile, KeyCodeset, LibvirtClient, SendKeysOptions, ShutdownMode, UndefineOptions, VirshLibvirtClientOptions } from './client.js';
+export { CLONE_PREFIX, createClones, localCloneHost, MAX_CLONES, removeClones } from './clone.js';
+export type { CloneHost, CloneOptions, CreatedClone } from './clone.js';
+export { planClone, writeXml } from './clone-xml.js';
+export type { CloneOverlay, ClonePlan, CloneSpec } from './clone-xml.js';
+export { cloneStateFile, readCloneState, recordClones, unclonePrefix } from './clone-state.js';
+export type { CloneState, UncloneResult } from './clone-state.js';
 export { ATP_AGENT_CHANNEL, QGA_CHANNEL, buildDomainXml, describeDomain } from './domain-xml.js';
 export type { DomainChannel, DomainDescription, DomainGraphics, DomainInput, DomainSpec } from './domain-xml.js';
 export { LIFECYCLE_EVENTS, parseEventLine } from './event-codec.js';
