@@ -8,12 +8,12 @@ import { createTypeScriptImportResolver } from 'eslint-import-resolver-typescrip
 /** Host layers from the ground up; a layer may import only layers below it. */
 const hostLayers = [
   ['util'],
-  ['vm'],
+  ['vm', 'vdi'],
   ['inject'],
   ['hub'],
   ['verify'],
   ['scenario', 'report'],
-  ['lab', 'config'],
+  ['lab', 'config', 'vdi-sim'],
   ['targets'],
   ['run'],
   ['cli', 'api'],

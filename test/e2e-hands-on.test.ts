@@ -22,7 +22,6 @@ import { Readable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { ClockEstimate } from '@atp/protocol';
 import { runInteractive } from '../host/src/cli/interactive.js';
 import { runCli } from '../host/src/cli/program.js';
 import { watchTarget } from '../host/src/cli/watch.js';
@@ -30,9 +29,8 @@ import { AgentHub, HubItemSchema } from '../host/src/hub/index.js';
 import { comboToKeystroke, QmpInjector, textToKeystrokes } from '../host/src/inject/index.js';
 import { labDown, labUp, statePaths, type LabVm } from '../host/src/lab/index.js';
 import { defaultCacheDir } from '../host/src/lab/paths.js';
-import { qgaClockEstimate, waitForAgentSession } from '../host/src/scenario/index.js';
-import { makeTarget, type Target } from '../host/src/targets/index.js';
-import { QgaClient } from '../host/src/vm/qga/index.js';
+import { waitForAgentSession } from '../host/src/scenario/index.js';
+import { makeTarget, qgaSocketClock, type Target } from '../host/src/targets/index.js';
 import { QmpClient } from '../host/src/vm/qmp/index.js';
 import { requireBinary } from '../host/test/support/binaries.js';
 import { qemuProcessesFor } from './support/e2e-lab.js';
@@ -63,16 +61,8 @@ beforeAll(async () => {
     vm = await labUp({ stateDir, cacheDir: defaultCacheDir(), ...AGENT, agentId: 'lab', token, waitForAgent: false, killOnExit: true, readyTimeoutMs: 240_000 });
     qmp = await QmpClient.connect({ path: vm.state.sockets.qmp }, { connectTimeoutMs: 10_000 });
     const agentId = await waitForAgentSession(hub, { agentId: 'lab', timeoutMs: 120_000 });
-    const qgaPath = vm.state.sockets.qga;
     // The clock the lab target uses: qemu-ga's guest-get-time (the hub's ping estimate is looser under a loaded TCG guest).
-    const clock = async (): Promise<ClockEstimate> => {
-      const qga = await QgaClient.connect({ path: qgaPath }, { connectTimeoutMs: 5000, timeoutMs: 5000 });
-      try {
-        return await qgaClockEstimate(qga);
-      } finally {
-        qga.close();
-      }
-    };
+    const clock = qgaSocketClock(vm.state.sockets.qga);
     target = makeTarget({ label: 'lab', agentId, hub, qmp, clock, route: vm.route, openMs: vm.bootMs, close });
   } catch (error) {
     await close().catch(() => undefined);

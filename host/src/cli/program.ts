@@ -19,6 +19,8 @@ import { registerServeCommand } from './serve.js';
 import { registerScenarioCommands } from './scenario.js';
 import { registerWatchCommand } from './watch.js';
 import { registerInteractiveCommand } from './interactive.js';
+import { registerVdiCommands } from './vdi.js';
+import { registerPlatformCommands } from './platform.js';
 
 export const EXIT_OK = 0;
 export const EXIT_USAGE = 2;
@@ -42,10 +44,17 @@ const USAGE_CODES: ReadonlySet<AtpErrorCode> = new Set<AtpErrorCode>([
   'ATP_SCHEMA_INVALID', 'ATP_KEY_UNKNOWN', 'ATP_PROTOCOL_VERSION',
   'ATP_SCENARIO_READ', 'ATP_SCENARIO_YAML', 'ATP_SCENARIO_INVALID', 'ATP_INJECT_UNMAPPED_CHAR', 'ATP_INJECT_LAYOUT_UNKNOWN',
   'ATP_CONFIG_READ', 'ATP_CONFIG_YAML', 'ATP_CONFIG_HOST_UNKNOWN', 'ATP_CONFIG_HOST_EXISTS', 'ATP_RUN_NO_TARGETS',
+  'ATP_VDI_PLATFORM_CHOICE', 'ATP_VDI_POOL_UNKNOWN', 'ATP_VDI_MODEL_UNKNOWN', 'ATP_VDI_VM_UNKNOWN', 'ATP_VDI_USER_UNKNOWN', 'ATP_VDI_GROUP_UNKNOWN', 'ATP_VDI_NAME_AMBIGUOUS',
+  'ATP_CONFIG_PLATFORM_UNKNOWN', 'ATP_CONFIG_PLATFORM_EXISTS', 'ATP_LIBVIRT_CLONE', 'ATP_VDI_ARGUMENT', 'ATP_VDI_CREDENTIALS',
+  'ATP_VDI_SIM_SEED',
 ]);
+
+/** Error codes that mean "the command ran and some of its VMs failed" (exit 1, like verify). */
+const FAILED_CODES: ReadonlySet<AtpErrorCode> = new Set<AtpErrorCode>(['ATP_VDI_VMS_FAILED']);
 
 export function exitCodeFor(error: unknown): number {
   if (error instanceof CommanderError) return error.exitCode === 0 ? EXIT_OK : EXIT_USAGE;
+  if (error instanceof AtpError && FAILED_CODES.has(error.code)) return 1;
   if (error instanceof AtpError) return USAGE_CODES.has(error.code) ? EXIT_USAGE : EXIT_INFRA;
   return EXIT_INFRA;
 }
@@ -73,6 +82,8 @@ export function createProgram(io: CliIo, status: CliStatus = { exitCode: EXIT_OK
   registerScenarioCommands(program, io, (code) => void (status.exitCode = code));
   registerWatchCommand(program, io, (code) => void (status.exitCode = code));
   registerInteractiveCommand(program, io, (code) => void (status.exitCode = code));
+  registerVdiCommands(program, io);
+  registerPlatformCommands(program, io);
   for (const command of program.commands) command.exitOverride().configureOutput({ writeOut: io.out, writeErr: io.err });
   return program;
 }

@@ -32,7 +32,15 @@ export function parseReportSpecs(values: readonly string[]): ReportSpec[] {
 }
 
 /** What is wrong with `--vm` / `--vms` beside the other target flags, if anything. */
-export function vmFlagProblem(flags: { vm?: string; vms?: string; lab?: boolean; qmp?: string; agent?: string; token?: string }): string | undefined {
+export function vmFlagProblem(flags: { vm?: string; vms?: string; lab?: boolean; qmp?: string; agent?: string; token?: string; platform?: string; pool?: string }): string | undefined {
+  if (flags.pool !== undefined && flags.platform === undefined) return '--pool names a desk pool of a platform: it needs --platform NAME';
+  if (flags.platform !== undefined) {
+    if (flags.vm !== undefined) return '--platform picks VMs from the platform: select them with --pool and/or --vms SELECTOR, not --vm';
+    if (flags.lab === true || flags.qmp !== undefined) return 'give one of --lab, --platform or --qmp';
+    if (flags.agent !== undefined) return "--platform reaches each agent through its domain's org.atp.agent.0 channel: drop --agent";
+    if (flags.token === undefined) return '--platform needs --token T (the token the pool\'s guest agents present)';
+    return undefined;
+  }
   if (flags.vm !== undefined && flags.vms !== undefined) return 'give either --vm NAME[@HOST] or --vms GLOB[@HOST], not both';
   const flag = flags.vm !== undefined ? '--vm' : '--vms';
   if (flags.vm === undefined && flags.vms === undefined) return undefined;

@@ -10,7 +10,11 @@
  *  - `--vm NAME[@HOST] --token T`: a running libvirt domain (targets/libvirt-target.ts);
  *  - `--vms SELECTOR[@HOST] --token T [--exclude SELECTOR] [--limit N]`: every
  *    running domain the selector (glob, `re:REGEX`, comma list) matches;
- *    shut-off ones are skipped and named.
+ *    shut-off ones are skipped and named;
+ *  - `--platform NAME [--pool POOL] [--vms SELECTOR] --token T`: the running
+ *    VMs of an OCloudView platform (platforms.yaml), of one desk pool or all,
+ *    each placed on its hypervisor and opened as a libvirt target
+ *    (targets/platform.ts).
  * Fleet flags: --concurrent N VMs at once, --loop N rounds or --duration 30m,
  * --on-failure continue|stop-all|fail-fast (run/engine.ts says what each does).
  * Every suite is loaded and planned before anything boots, so a bad suite fails
@@ -25,13 +29,14 @@
 import { randomBytes } from 'node:crypto';
 import os from 'node:os';
 import type { Command } from 'commander';
-import { isAtpError, type RunEvent } from '@atp/protocol';
+import { AtpError, isAtpError, type RunEvent } from '@atp/protocol';
 import { AgentHub } from '../hub/index.js';
 import { formatFleetEvent, formatFleetLine, formatSummary, FleetProgress, toJsonReport, writeJsonReport, writeJunitReport } from '../report/index.js';
 import { runFleet, type RunResult, type RunSuiteSpec } from '../run/index.js';
 import { Semaphore } from '../vm/ssh/semaphore.js';
 import { loadSuite, parseAgentEndpoint, planSuite, resolvePacing, type PacingFlags } from '../scenario/index.js';
-import { HostConnections, labOpener, libvirtOpener, qmpOpener, resolveVms, type TargetOpener } from '../targets/index.js';
+import { effectivePlatform, loadPlatforms } from '../config/platforms-file.js';
+import { HostConnections, labOpener, libvirtOpener, platformClient, platformTargets, qmpOpener, resolveVms, type TargetOpener } from '../targets/index.js';
 import type { CliIo } from './program.js';
 import { parseFleetFlags, type FleetFlags, type FleetSettings } from './verify-fleet-options.js';
 import { HOST_VERSION, labAgentOptions, labInputOptions, parseReportSpecs, verifyUsage, vmFlagProblem, type ReportSpec } from './verify-options.js';
@@ -50,6 +55,8 @@ interface VerifyFlags extends FleetFlags {
   qmp?: string;
   vm?: string;
   vms?: string;
+  platform?: string;
+  pool?: string;
   configDir?: string;
   agent?: string;
   token?: string;
@@ -76,13 +83,15 @@ async function prepare(files: string[], flags: VerifyFlags): Promise<Prepared> {
   if (vmProblem !== undefined) throw verifyUsage(vmProblem);
   labAgentOptions(flags);
   labInputOptions(flags);
-  if (flags.vm === undefined && flags.vms === undefined && (flags.lab === true) === (flags.qmp !== undefined)) throw verifyUsage('give either --lab, --vm NAME[@HOST] or --vms SELECTOR[@HOST] with --token, or --qmp SOCKET with --agent and --token');
+  if (flags.vm === undefined && flags.vms === undefined && flags.platform === undefined && (flags.lab === true) === (flags.qmp !== undefined)) {
+    throw verifyUsage('give either --lab, --vm NAME[@HOST] or --vms SELECTOR[@HOST] with --token, --platform NAME [--pool POOL] with --token, or --qmp SOCKET with --agent and --token');
+  }
   if (flags.qmp !== undefined && (flags.agent === undefined || flags.token === undefined)) throw verifyUsage('--qmp needs --agent virtio:SOCKET|tcp:PORT|ws:PORT and --token T');
   if (flags.lab === true && (flags.agent !== undefined || flags.token !== undefined)) throw verifyUsage('--lab sets up its own agent link and token: drop --agent/--token');
   if (flags.agent !== undefined) parseAgentEndpoint(flags.agent);
   const fleet = parseFleetFlags(flags);
   if (fleet.count !== undefined && flags.lab !== true) throw verifyUsage('--count boots that many lab VMs: it needs --lab');
-  if ((fleet.exclude !== undefined || fleet.limit !== undefined) && flags.vms === undefined) throw verifyUsage('--exclude and --limit narrow --vms SELECTOR[@HOST]');
+  if ((fleet.exclude !== undefined || fleet.limit !== undefined) && flags.vms === undefined && flags.platform === undefined) throw verifyUsage('--exclude and --limit narrow --vms SELECTOR[@HOST] or --platform');
   if (fleet.count !== undefined && fleet.count > 1 && flags.stateDir !== undefined) throw verifyUsage('--state-dir names one lab VM: drop it with --count');
   if (fleet.rounds !== undefined && fleet.durationMs !== undefined) throw verifyUsage('give either --loop N or --duration, not both');
   const pacing: PacingFlags = {};
@@ -125,6 +134,7 @@ async function openers(flags: VerifyFlags, fleet: FleetSettings, connections: Ho
     const width = Math.max(2, String(count).length);
     return Array.from({ length: count }, (_, i) => labOpener(`lab-${String(i + 1).padStart(width, '0')}`, { ...common, bootGate }));
   }
+  if (flags.platform !== undefined) return platformOpeners(flags.platform, flags, fleet, io);
   if (flags.vm !== undefined) return [libvirtOpener(flags.vm, { token: flags.token ?? '', location, timeoutMs })];
   if (flags.vms !== undefined) {
     const resolved = await resolveVms(flags.vms, location, { connections, ...(fleet.exclude === undefined ? {} : { exclude: fleet.exclude }), ...(fleet.limit === undefined ? {} : { limit: fleet.limit }) });
@@ -133,6 +143,30 @@ async function openers(flags: VerifyFlags, fleet: FleetSettings, connections: Ho
   }
   const agent = parseAgentEndpoint(flags.agent ?? '');
   return [qmpOpener(flags.qmp ?? 'vm', { qmp: flags.qmp ?? '', agent, timeoutMs, ...(flags.agentId === undefined ? {} : { agentId: flags.agentId }) })];
+}
+
+/** The running VMs of a platform (one pool or all), placed on their hypervisors; the client logs out once they are listed. */
+async function platformOpeners(name: string, flags: VerifyFlags, fleet: FleetSettings, io: CliIo): Promise<TargetOpener[]> {
+  const location = flags.configDir === undefined ? {} : { configDir: flags.configDir };
+  const platform = effectivePlatform(await loadPlatforms(location), name);
+  const client = platformClient(platform);
+  try {
+    const found = await platformTargets(client, platform, {
+      token: flags.token ?? '',
+      location,
+      ...(flags.pool === undefined ? {} : { pool: flags.pool }),
+      ...(flags.vms === undefined ? {} : { vms: flags.vms }),
+      ...(fleet.exclude === undefined ? {} : { exclude: fleet.exclude }),
+      ...(fleet.limit === undefined ? {} : { limit: fleet.limit }),
+    });
+    for (const s of found.skipped) io.err(`verify: skipped ${s.name}: platform status ${s.status}, not running\n`);
+    if (found.openers.length === 0) {
+      throw new AtpError('ATP_RUN_NO_TARGETS', `platform ${name}${flags.pool === undefined ? '' : `, pool ${flags.pool}`}: no selected VM is running (${found.skipped.map((s) => `${s.name} ${s.status}`).join(', ')})`, { details: { platform: name } });
+    }
+    return found.openers;
+  } finally {
+    await client.logout().catch(() => undefined);
+  }
 }
 
 export interface VerifyHooks {
@@ -245,13 +279,15 @@ export function registerVerifyCommand(program: Command, io: CliIo, hooks: Verify
     .option('--lab-memory <MiB>', 'with --lab: guest RAM per lab VM')
     .option('--vm <name[@host]>', 'a running libvirt domain (HOST from hosts.yaml; default this machine), with --token')
     .option('--vms <selector[@host]>', 'every running libvirt domain the selector matches: a glob (*, ?, [abc]), re:REGEX or a comma list; with --token; shut-off ones are skipped (and named)')
-    .option('--exclude <selector>', 'with --vms: leave out the domains this selector matches')
-    .option('--limit <n>', 'with --vms: at most this many domains (in the host\'s order)')
+    .option('--platform <name>', 'the running VMs of an OCloudView platform (platforms.yaml), with --token; narrow with --pool and --vms')
+    .option('--pool <pool>', 'with --platform: the VMs of this desk pool (name or id)')
+    .option('--exclude <selector>', 'with --vms or --platform: leave out the VMs this selector matches')
+    .option('--limit <n>', 'with --vms or --platform: at most this many VMs (in the listed order)')
     .option('--concurrent <n>', 'verify this many VMs at once (default: all, at most 4)')
     .option('--loop <n>', 'run the suites this many rounds on every VM')
     .option('--duration <time>', 'keep starting rounds until this much time has passed (90s, 30m, 2h); stops between rounds')
     .option('--on-failure <policy>', 'when a VM does not pass: continue (default), stop-all (finish running suites, start nothing new) or fail-fast (interrupt everything now)')
-    .option('--config-dir <dir>', 'with --vm/--vms: config directory holding hosts.yaml')
+    .option('--config-dir <dir>', 'with --vm/--vms/--platform: config directory holding hosts.yaml and platforms.yaml')
     .option('--qmp <socket>', "the VM's QMP unix socket")
     .option('--agent <endpoint>', 'where the agent reaches the hub: virtio:SOCKET, tcp:PORT or ws:PORT')
     .option('--token <token>', 'the token the agent presents')

@@ -1,17 +1,14 @@
 /**
- * Reads and writes hosts.yaml. Reading: a missing file is an empty config; bad
- * YAML → ATP_CONFIG_YAML (file:line:col); a schema problem → ATP_SCHEMA_INVALID
- * naming the file, each field's path and its line:col. Writing edits the YAML
- * document (comments survive) and replaces the file atomically (temp file in
- * the same directory, mode 0600, rename).
+ * Reads and writes hosts.yaml (through yaml-config.ts: a missing file is an
+ * empty config, errors carry file:line:col, writes keep comments and are
+ * atomic, mode 0600) and applies each host's defaults.
  */
-import { randomBytes } from 'node:crypto';
-import { chmod, mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { Document, isCollection, isMap, isScalar, LineCounter, parseDocument } from 'yaml';
-import { AtpError, parseWith, schemaError, type ValidationIssue } from '@atp/protocol';
+import type { Document } from 'yaml';
+import { AtpError, parseWith } from '@atp/protocol';
 import { DEFAULT_LIBVIRT_URI, DEFAULT_SSH_PORT, hostSchema, hostsFileSchema, type HostConfig } from './hosts-schema.js';
 import { configDir, expandPath, home, type ConfigLocation } from './paths.js';
+import { editConfigFile, initConfigFile, loadConfigFile, writeFileAtomic, type ConfigFileKind } from './yaml-config.js';
 
 export interface LoadedHosts {
   file: string;
@@ -43,66 +40,10 @@ export interface EffectiveLocalHost {
 
 export type EffectiveHost = EffectiveSshHost | EffectiveLocalHost;
 
-const readError = (file: string, cause: unknown): AtpError =>
-  new AtpError('ATP_CONFIG_READ', `${file}: ${cause instanceof Error ? cause.message : String(cause)}`, { cause, details: { file } });
-
-async function readDocument(file: string): Promise<{ doc: Document; lines: LineCounter; exists: boolean }> {
-  let text: string;
-  try {
-    text = await readFile(file, 'utf8');
-  } catch (cause) {
-    if ((cause as NodeJS.ErrnoException).code === 'ENOENT') return { doc: new Document({ hosts: {} }), lines: new LineCounter(), exists: false };
-    throw readError(file, cause);
-  }
-  const lines = new LineCounter();
-  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false });
-  const bad = doc.errors[0];
-  if (bad) {
-    const at = lines.linePos(bad.pos[0]);
-    throw new AtpError('ATP_CONFIG_YAML', `${file}:${at.line}:${at.col}: ${bad.message.split('\n')[0] ?? bad.message}`, { details: { file, line: at.line, column: at.col } });
-  }
-  return { doc, lines, exists: true };
-}
-
-/** line:col of the deepest node along `issuePath` that exists (of the key itself for an unknown field). */
-function locate(doc: Document, lines: LineCounter, issuePath: readonly (string | number)[], atKey: boolean): { line: number; column: number } | undefined {
-  const parent: unknown = issuePath.length === 0 ? undefined : doc.getIn(issuePath.slice(0, -1), true);
-  if (atKey && isMap(parent)) {
-    const pair = parent.items.find((p) => isScalar(p.key) && String(p.key.value) === String(issuePath[issuePath.length - 1]));
-    const range = isScalar(pair?.key) ? pair.key.range : undefined;
-    if (range) {
-      const at = lines.linePos(range[0]);
-      return { line: at.line, column: at.col };
-    }
-  }
-  for (let n = issuePath.length; n >= 0; n--) {
-    const node: unknown = n === 0 ? doc.contents : doc.getIn(issuePath.slice(0, n), true);
-    const range = (node as { range?: [number, number, number] } | undefined)?.range;
-    if (range) {
-      const at = lines.linePos(range[0]);
-      return { line: at.line, column: at.col };
-    }
-  }
-  return undefined;
-}
-
-function validate(doc: Document, lines: LineCounter, file: string): LoadedHosts['hosts'] {
-  try {
-    return parseWith(hostsFileSchema, doc.toJS() ?? {}, { source: file, what: 'hosts config' }).hosts;
-  } catch (error) {
-    if (!(error instanceof AtpError) || !Array.isArray(error.details.issues)) throw error;
-    const issues = (error.details.issues as ValidationIssue[]).map((i) => {
-      const at = locate(doc, lines, i.path, i.code === 'unrecognized_keys');
-      return at ? { ...i, pathText: `${at.line}:${at.column}: ${i.pathText}`, line: at.line, column: at.column } : i;
-    });
-    throw schemaError(issues, { source: file, what: 'hosts config' });
-  }
-}
-
 export async function loadHosts(location: ConfigLocation = {}): Promise<LoadedHosts> {
   const file = path.join(configDir(location), 'hosts.yaml');
-  const { doc, lines, exists } = await readDocument(file);
-  return { file, exists, hosts: validate(doc, lines, file) };
+  const { exists, value } = await loadConfigFile(HOSTS_KIND, file);
+  return { file, exists, hosts: value.hosts };
 }
 
 /** A host by name with defaults applied, or ATP_CONFIG_HOST_UNKNOWN. */
@@ -149,39 +90,19 @@ hosts:
     kind: local
 `;
 
-/** Replaces `file` atomically with `text`, mode 0600 (the directory is created 0700). */
-export async function writeFileAtomic(file: string, text: string): Promise<void> {
-  const tmp = path.join(path.dirname(file), `.${path.basename(file)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
-  try {
-    await mkdir(path.dirname(file), { recursive: true, mode: 0o700 });
-    await writeFile(tmp, text, { mode: 0o600, flag: 'wx' });
-    await chmod(tmp, 0o600);
-    await rename(tmp, file);
-  } catch (cause) {
-    await rm(tmp, { force: true });
-    throw readError(file, cause);
-  }
-}
+const HOSTS_KIND: ConfigFileKind<typeof hostsFileSchema> = { what: 'hosts config', schema: hostsFileSchema, section: 'hosts', defaultText: DEFAULT_HOSTS_YAML };
+
+export { writeFileAtomic };
 
 /** Writes the commented default hosts.yaml unless the file exists; resolves with whether it wrote. */
-export async function initHostsFile(location: ConfigLocation = {}): Promise<{ file: string; created: boolean }> {
-  const file = path.join(configDir(location), 'hosts.yaml');
-  const { exists } = await readDocument(file);
-  if (exists) return { file, created: false };
-  await writeFileAtomic(file, DEFAULT_HOSTS_YAML);
-  return { file, created: true };
+export function initHostsFile(location: ConfigLocation = {}): Promise<{ file: string; created: boolean }> {
+  return initConfigFile(HOSTS_KIND, path.join(configDir(location), 'hosts.yaml'));
 }
 
 async function edit(location: ConfigLocation, change: (doc: Document, hosts: LoadedHosts) => void): Promise<LoadedHosts> {
   const file = path.join(configDir(location), 'hosts.yaml');
-  const read = await readDocument(file);
-  const doc = read.exists ? read.doc : parseDocument(DEFAULT_HOSTS_YAML);
-  const loaded = { file, exists: true, hosts: validate(doc, read.lines, file) };
-  if (!isCollection(doc.get('hosts', true))) doc.set('hosts', doc.createNode({}));
-  change(doc, loaded);
-  const after = validate(doc, new LineCounter(), file);
-  await writeFileAtomic(file, doc.toString());
-  return { file, exists: true, hosts: after };
+  const after = await editConfigFile(HOSTS_KIND, file, (doc, before) => change(doc, { file, exists: true, hosts: before.hosts }));
+  return { file, exists: true, hosts: after.hosts };
 }
 
 export function addHost(name: string, host: HostConfig, location: ConfigLocation = {}): Promise<LoadedHosts> {

@@ -4,6 +4,7 @@ export { buildFleetSummary, fleetVmOf, suiteKeysAndDefects, type FleetInput, typ
 export { toJunitXml, writeJunitReport, WHOLE_RUN_TESTCASE, type JunitOptions } from './junit.js';
 export { isPerVmJunit, TARGET_TESTCASE } from './junit-fleet.js';
 export { formatSummary, FLEET_DETAIL_LIMIT, type SummaryOptions } from './summary.js';
+export { formatTable, type TableColumn } from './table.js';
 export { compareFleetVms, fleetTotalsText, fleetVerdict, hostLoadText, isFleetRun } from './fleet-text.js';
 export { formatElapsed, formatProgress, type ProgressOptions, type ProgressState } from './progress.js';
 export {

@@ -190,15 +190,7 @@ async function bootLabOnHub(hub: AgentHub, options: LabTargetOptions, own: { tok
     options.log?.(`lab VM ready in ${(vm.bootMs / 1000).toFixed(1)} s (pid ${vm.state.pid}); waiting for the agent`);
     qmp = await QmpClient.connect({ path: vm.state.sockets.qmp }, { connectTimeoutMs: 10_000 });
     const agentId = await waitForAgentSession(hub, { agentId: label, timeoutMs: options.readyTimeoutMs ?? 120_000 });
-    const qgaPath = vm.state.sockets.qga;
-    const clock = async (): Promise<ClockEstimate> => {
-      const qga = await QgaClient.connect({ path: qgaPath }, { connectTimeoutMs: 5000, timeoutMs: 5000 });
-      try {
-        return await qgaClockEstimate(qga);
-      } finally {
-        qga.close();
-      }
-    };
+    const clock = qgaSocketClock(vm.state.sockets.qga);
     return { hub, qmp, vm, agentId, stateDir, route: vm.route, keyboard: options.keyboard ?? 'ps2', clock, close };
   } catch (error) {
     await close().catch(() => undefined);
@@ -230,14 +222,7 @@ export function runningLabOpener(label: string, state: LabState, options: { time
         const qmp = await QmpClient.connect({ path: state.sockets.qmp }, { connectTimeoutMs: 10_000 });
         cleanups.push(() => qmp.close());
         const agentId = await waitForAgentSession(hub, { agentId: label, timeoutMs: options.timeoutMs ?? 120_000, signal: context.signal });
-        const clock = async (): Promise<ClockEstimate> => {
-          const qga = await QgaClient.connect({ path: state.sockets.qga }, { connectTimeoutMs: 5000, timeoutMs: 5000 });
-          try {
-            return await qgaClockEstimate(qga);
-          } finally {
-            qga.close();
-          }
-        };
+        const clock = qgaSocketClock(state.sockets.qga);
         const keyboard = state.input?.keyboard ?? 'ps2';
         return makeTarget({ label, agentId, hub, qmp, clock, route: keyboardRoute(keyboard), inputDevice: `${keyboard} keyboard`, openMs: Date.now() - started, close });
       } catch (error) {
@@ -245,5 +230,17 @@ export function runningLabOpener(label: string, state: LabState, options: { time
         throw error;
       }
     },
+  };
+}
+
+/** The guest clock's offset through the qemu-ga socket at `path` (scenario/qga-clock.ts): a fresh QGA connection per call. */
+export function qgaSocketClock(path: string): () => Promise<ClockEstimate> {
+  return async () => {
+    const qga = await QgaClient.connect({ path }, { connectTimeoutMs: 5000, timeoutMs: 5000 });
+    try {
+      return await qgaClockEstimate(qga);
+    } finally {
+      qga.close();
+    }
   };
 }

@@ -1,0 +1,123 @@
+/**
+ * The YAML config files' common plumbing (hosts.yaml, platforms.yaml).
+ * Reading: a missing file is an empty config; bad YAML → ATP_CONFIG_YAML
+ * (file:line:col); a schema problem → ATP_SCHEMA_INVALID naming the file, each
+ * field's path and its line:col. Writing edits the YAML document (comments
+ * survive), validates the result and replaces the file atomically (temp file in
+ * the same directory, mode 0600, rename).
+ */
+import { randomBytes } from 'node:crypto';
+import { chmod, mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import type { z } from 'zod';
+import { Document, isCollection, isMap, isScalar, LineCounter, parseDocument } from 'yaml';
+import { AtpError, parseWith, schemaError, type ValidationIssue } from '@atp/protocol';
+
+export interface ConfigFileKind<S extends z.ZodType> {
+  /** 'hosts config', 'platforms config': names the file's role in errors. */
+  what: string;
+  schema: S;
+  /** The top-level map the entries live in ('hosts', 'platforms'). */
+  section: string;
+  /** The commented file written when there is none. */
+  defaultText: string;
+}
+
+export const configReadError = (file: string, cause: unknown): AtpError =>
+  new AtpError('ATP_CONFIG_READ', `${file}: ${cause instanceof Error ? cause.message : String(cause)}`, { cause, details: { file } });
+
+export async function readConfigDocument(file: string, section: string): Promise<{ doc: Document; lines: LineCounter; exists: boolean }> {
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (cause) {
+    if ((cause as NodeJS.ErrnoException).code === 'ENOENT') return { doc: new Document({ [section]: {} }), lines: new LineCounter(), exists: false };
+    throw configReadError(file, cause);
+  }
+  const lines = new LineCounter();
+  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false });
+  const bad = doc.errors[0];
+  if (bad) {
+    const at = lines.linePos(bad.pos[0]);
+    throw new AtpError('ATP_CONFIG_YAML', `${file}:${at.line}:${at.col}: ${bad.message.split('\n')[0] ?? bad.message}`, { details: { file, line: at.line, column: at.col } });
+  }
+  return { doc, lines, exists: true };
+}
+
+/** line:col of the deepest node along `issuePath` that exists (of the key itself for an unknown field). */
+function locate(doc: Document, lines: LineCounter, issuePath: readonly (string | number)[], atKey: boolean): { line: number; column: number } | undefined {
+  const parent: unknown = issuePath.length === 0 ? undefined : doc.getIn(issuePath.slice(0, -1), true);
+  if (atKey && isMap(parent)) {
+    const pair = parent.items.find((p) => isScalar(p.key) && String(p.key.value) === String(issuePath[issuePath.length - 1]));
+    const range = isScalar(pair?.key) ? pair.key.range : undefined;
+    if (range) {
+      const at = lines.linePos(range[0]);
+      return { line: at.line, column: at.col };
+    }
+  }
+  for (let n = issuePath.length; n >= 0; n--) {
+    const node: unknown = n === 0 ? doc.contents : doc.getIn(issuePath.slice(0, n), true);
+    const range = (node as { range?: [number, number, number] } | undefined)?.range;
+    if (range) {
+      const at = lines.linePos(range[0]);
+      return { line: at.line, column: at.col };
+    }
+  }
+  return undefined;
+}
+
+/** The document's value through the file's schema; issues carry line:col. */
+export function validateConfigDocument<S extends z.ZodType>(kind: ConfigFileKind<S>, doc: Document, lines: LineCounter, file: string): z.output<S> {
+  try {
+    return parseWith(kind.schema, doc.toJS() ?? {}, { source: file, what: kind.what });
+  } catch (error) {
+    if (!(error instanceof AtpError) || !Array.isArray(error.details.issues)) throw error;
+    const issues = (error.details.issues as ValidationIssue[]).map((i) => {
+      const at = locate(doc, lines, i.path, i.code === 'unrecognized_keys');
+      return at ? { ...i, pathText: `${at.line}:${at.column}: ${i.pathText}`, line: at.line, column: at.column } : i;
+    });
+    throw schemaError(issues, { source: file, what: kind.what });
+  }
+}
+
+export async function loadConfigFile<S extends z.ZodType>(kind: ConfigFileKind<S>, file: string): Promise<{ exists: boolean; value: z.output<S> }> {
+  const { doc, lines, exists } = await readConfigDocument(file, kind.section);
+  return { exists, value: validateConfigDocument(kind, doc, lines, file) };
+}
+
+/** Replaces `file` atomically with `text`, mode 0600 (the directory is created 0700). */
+export async function writeFileAtomic(file: string, text: string): Promise<void> {
+  const tmp = path.join(path.dirname(file), `.${path.basename(file)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
+  try {
+    await mkdir(path.dirname(file), { recursive: true, mode: 0o700 });
+    await writeFile(tmp, text, { mode: 0o600, flag: 'wx' });
+    await chmod(tmp, 0o600);
+    await rename(tmp, file);
+  } catch (cause) {
+    await rm(tmp, { force: true });
+    throw configReadError(file, cause);
+  }
+}
+
+/** Writes the commented default file unless it exists; resolves with whether it wrote. */
+export async function initConfigFile<S extends z.ZodType>(kind: ConfigFileKind<S>, file: string): Promise<{ file: string; created: boolean }> {
+  const { exists } = await readConfigDocument(file, kind.section);
+  if (exists) return { file, created: false };
+  await writeFileAtomic(file, kind.defaultText);
+  return { file, created: true };
+}
+
+/**
+ * Reads the file (or its default text), lets `change` edit the document given
+ * the validated value before, validates the result and writes it.
+ */
+export async function editConfigFile<S extends z.ZodType>(kind: ConfigFileKind<S>, file: string, change: (doc: Document, before: z.output<S>) => void): Promise<z.output<S>> {
+  const read = await readConfigDocument(file, kind.section);
+  const doc = read.exists ? read.doc : parseDocument(kind.defaultText);
+  const before = validateConfigDocument(kind, doc, read.lines, file);
+  if (!isCollection(doc.get(kind.section, true))) doc.set(kind.section, doc.createNode({}));
+  change(doc, before);
+  const after = validateConfigDocument(kind, doc, new LineCounter(), file);
+  await writeFileAtomic(file, doc.toString());
+  return after;
+}
