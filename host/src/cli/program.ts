@@ -82,7 +82,7 @@ export function createProgram(io: CliIo, status: CliStatus = { exitCode: EXIT_OK
   registerScenarioCommands(program, io, (code) => void (status.exitCode = code));
   registerWatchCommand(program, io, (code) => void (status.exitCode = code));
   registerInteractiveCommand(program, io, (code) => void (status.exitCode = code));
-  registerVdiCommands(program, io);
+  registerVdiCommands(program, io, { stderrTty: io === processIo && process.stderr.isTTY === true });
   registerPlatformCommands(program, io);
   for (const command of program.commands) command.exitOverride().configureOutput({ writeOut: io.out, writeErr: io.err });
   return program;
