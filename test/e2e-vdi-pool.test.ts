@@ -8,10 +8,13 @@
  * once (one sub-report per VM, all passed) → `vdi vm stop --pool --force` →
  * `vdi pool delete`; afterwards libvirt knows none of the pool's domains and
  * their clone dirs are gone. Three TCG guests boot on two cores here (30–90 s).
+ * Then the shipped v2 example scenarios/pool-typing.yaml (its model and pool
+ * names replaced) through `verify FILE --token T`: every step ok, three VMs
+ * passed, the cleanup steps leave nothing behind.
  */
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -24,6 +27,7 @@ import { cloneConsole, defineSimTemplate, type SimTemplate } from '../host/test/
 
 const run = promisify(execFile);
 const SMOKE = fileURLToPath(new URL('../scenarios/smoke.yaml', import.meta.url));
+const POOL_TYPING = fileURLToPath(new URL('../scenarios/pool-typing.yaml', import.meta.url));
 const PASSWORD_ENV = 'ATP_E2E_VDI_POOL_PASSWORD';
 const PASSWORD = `pw-${randomBytes(6).toString('hex')}`;
 /** The libvirt suite lock may be held by another file for its whole run, and the lab image may need building. */
@@ -129,6 +133,42 @@ describe('a desk pool of the simulated platform, from creation to deletion, veri
       expect((await virshNames()).filter((n) => n.startsWith(prefix))).toEqual([]);
       expect((await readdir(stateDir)).filter((f) => f.startsWith(prefix))).toEqual([]);
       expect(jsonOf<{ pools: unknown[] }>(ok(await cli('vdi', 'pools', 'list', '--json'), 'pools list')).pools).toEqual([]);
+    },
+    TEST_MS,
+  );
+
+  it(
+    'the v2 example scenarios/pool-typing.yaml through verify: create, start, wait, type on 3 VMs, shut down, delete; every step ok',
+    async () => {
+      // The platform entry from the test above (it runs first in this file); added here when run alone.
+      if (!(await readFile(path.join(config, 'platforms.yaml'), 'utf8').catch(() => '')).includes('sim:')) {
+        ok(await cli('platform', 'add', 'sim', '--url', sim?.url ?? '', '--username', 'admin', '--password-env', PASSWORD_ENV), 'platform add');
+      }
+      const typingPrefix = `vdiv2${tag}`;
+      const text = (await readFile(POOL_TYPING, 'utf8')).replaceAll('model: desk-template', `model: ${template?.name ?? ''}`).replaceAll('atp-typing', typingPrefix);
+      const suiteFile = path.join(dir, 'pool-typing.yaml');
+      await writeFile(suiteFile, text);
+      const reportFile = path.join(dir, 'report-v2.json');
+      const t0 = performance.now();
+      const verified = await cli('verify', suiteFile, '--token', token, '--closed-loop', '4', '--report', `json:${reportFile}`);
+      console.log(`e2e vdi pool: the v2 suite took ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+      const report = parseReport(JSON.parse(await readFile(reportFile, 'utf8')), reportFile);
+      const typingNames = [1, 2, 3].map((i) => `${typingPrefix}-${i}`);
+      const detail = `verify exit ${verified.code}\nstdout:\n${verified.out}\nstderr:\n${verified.err}`;
+      expect(report.steps?.map((st) => [st.action, st.outcome]), detail).toEqual([
+        ['vdi', 'ok'], ['vdi', 'ok'], ['waitFor', 'ok'], ['waitFor', 'ok'], ['input', 'ok'], ['vdi', 'ok'], ['vdi', 'ok'],
+      ]);
+      expect(report.suites.map((st) => st.target.vm).sort(), detail).toEqual(typingNames);
+      for (const st of report.suites) {
+        const notes = st.findings.filter((f) => f.kind === 'error' && CLOCK_NOTE.test(f.message));
+        expect(st.findings.filter((f) => !notes.includes(f)).map((f) => `${st.target.vm}: ${f.kind}: ${f.message}`), detail).toEqual([]);
+        expect(st.verdict, detail).toBe('pass');
+      }
+      expect(report.fleet, detail).toMatchObject({ passed: 3, failed: 0, infraError: 0 });
+      expect(verified.out).toMatch(/^\s*STEP\s+ACTION\s+WHAT\s+OUTCOME/m);
+      expect(verified.code, detail).toBe(0);
+      expect((await virshNames()).filter((n) => n.startsWith(typingPrefix))).toEqual([]);
+      expect((await readdir(stateDir)).filter((f) => f.startsWith(typingPrefix))).toEqual([]);
     },
     TEST_MS,
   );

@@ -11,7 +11,7 @@ import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { runCli, type CliIo } from '../src/cli/program.js';
-import { loadSuite, planSuite } from '../src/scenario/index.js';
+import { blockSuite, loadAnySuite, planSuite } from '../src/scenario/index.js';
 
 const SCENARIOS = fileURLToPath(new URL('../../scenarios/', import.meta.url));
 
@@ -47,9 +47,14 @@ const charBroken = (): Promise<string> => suite('char.yaml', ['version: 1', 'nam
 
 async function plans(files: readonly string[]): Promise<{ file: string; name: string; steps: number; keys: number }[]> {
   return Promise.all(files.map(async (file) => {
-    const { scenario } = await loadSuite(file);
-    const plan = planSuite(scenario);
-    return { file, name: scenario.name, steps: plan.steps, keys: plan.keyTransitions };
+    const loaded = await loadAnySuite(file);
+    if (loaded.version === 2) {
+      // A v2 suite: its top-level steps, and the key transitions of all its input blocks.
+      const keys = loaded.blocks.reduce((n, b) => n + planSuite(blockSuite(loaded, b).scenario).keyTransitions, 0);
+      return { file, name: loaded.scenario.name, steps: loaded.scenario.steps.length, keys };
+    }
+    const plan = planSuite(loaded.scenario);
+    return { file, name: loaded.scenario.name, steps: plan.steps, keys: plan.keyTransitions };
   }));
 }
 
@@ -74,7 +79,7 @@ describe('atp-host scenario list', () => {
     const r = await cli('scenario', 'list', dir, '--json');
     expect(r.code).toBe(0);
     // "hey" = 3 characters, 6 key transitions; 3 × (click ×2 + drag) = 9 pointer actions.
-    expect(JSON.parse(r.out)).toEqual([{ file, ok: true, name: 'good', steps: 2, keys: 6, textChars: 3, pointerActions: 9, observer: 'web:page1', layout: 'us' }]);
+    expect(JSON.parse(r.out)).toEqual([{ file, ok: true, version: 1, name: 'good', steps: 2, keys: 6, textChars: 3, pointerActions: 9, observer: 'web:page1', layout: 'us' }]);
   });
 
   it('lists a broken file with its error, still lists the others, and exits 2', async () => {
@@ -169,7 +174,7 @@ describe('atp-host scenario validate', () => {
     expect(r.code).toBe(2);
     expect(r.err).toBe('');
     expect(JSON.parse(r.out)).toEqual([
-      { file: ok, ok: true, steps: 2, keys: 6 },
+      { file: ok, ok: true, version: 1, steps: 2, keys: 6 },
       { file: bad, ok: false, error: { code: 'ATP_SCENARIO_INVALID', message: `${bad}: invalid scenario (1 problem):\n  ${bad}:7:22: steps[1].press[1]: Unknown key name 'bogus'`, line: 7, column: 22 } },
     ]);
   });

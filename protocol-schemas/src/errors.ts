@@ -136,6 +136,7 @@ export const ERROR_CODES = {
   ATP_RUN_NO_TARGETS: 'A VM selector (glob, re:REGEX, comma list, --exclude, --limit) matched no VM; the message lists the names it saw.',
   ATP_RUN_TARGET: 'A target of a run could not be opened or failed mid-run (QEMU gone, VM stopped, agent lost); only that VM is affected and the message names it.',
   ATP_RUN_ABORTED: 'The run was stopped (SIGINT/SIGTERM, the stop-all or fail-fast failure policy, or the --duration bound) before this VM finished; what it did until then is kept.',
+  ATP_RUN_EXEC_CHECK: "An exec step's command gave another exit code than expectExit, or output not matching expectOutput, on some VMs; the message names each VM and what it gave.",
   ATP_LIBVIRT_NO_AGENT_CHANNEL: "The domain's XML has no unix-socket virtio-serial channel named org.atp.agent.0 that QEMU listens on; the message names the domain.",
 
   // Domain clones (host/src/vm/libvirt/clone-xml.ts, clone.ts)

@@ -11,3 +11,4 @@ export * from './report.js';
 export * from './run-events.js';
 export * from './keys/index.js';
 export * from './evdev/index.js';
+export * from './scenario-v2.js';

@@ -198,6 +198,20 @@ export const HostLoadSchema = z.strictObject({
 });
 export type HostLoad = z.output<typeof HostLoadSchema>;
 
+/** What one run step of a v2 suite (vdi, waitFor, exec, select) did, or an input block's run. */
+export const PlatformStepResultSchema = z.strictObject({
+  /** The suite's top-level step index (0-based); an input block gives its first step. */
+  step: z.number().int().min(0),
+  action: z.enum(['vdi', 'waitFor', 'exec', 'select', 'input']),
+  label: z.string(),
+  outcome: z.enum(['ok', 'failed', 'skipped']),
+  durationMs: z.number().min(0),
+  error: z.strictObject({ code: z.string(), message: z.string() }).optional(),
+  /** Per-VM results of a step that acts on several VMs. */
+  vms: z.array(z.strictObject({ vm: z.string(), ok: z.boolean(), detail: z.string().optional() })).optional(),
+});
+export type PlatformStepResult = z.output<typeof PlatformStepResultSchema>;
+
 export const ReportV1Schema = z.strictObject({
   version: z.literal(1),
   tool: z.strictObject({ name: z.literal('atp'), version: z.string().min(1) }),
@@ -207,6 +221,8 @@ export const ReportV1Schema = z.strictObject({
   /** Per-VM outcomes of a run over several VMs or rounds (also written for one VM by the run engine). */
   fleet: FleetSummarySchema.optional(),
   host: HostLoadSchema.optional(),
+  /** A v2 suite's steps in order: platform actions, waits, guest commands, input blocks. */
+  steps: z.array(PlatformStepResultSchema).optional(),
 });
 export type ReportV1 = z.output<typeof ReportV1Schema>;
 

@@ -25,7 +25,7 @@ import type { Command } from 'commander';
 import { LineCounter, parseDocument } from 'yaml';
 import { AtpError, isAtpError, type IssuePath, type ScenarioStep, type ScenarioV1 } from '@atp/protocol';
 import { getLayout } from '../inject/index.js';
-import { checkSuiteInputs, loadSuite, locatePath, MAX_PLAN_ITEMS, planSuite, type SourcePosition } from '../scenario/index.js';
+import { blockSuite, checkSuiteInputs, loadAnySuite, locatePath, MAX_PLAN_ITEMS, planSuite, type LoadedAnySuite, type LoadedSuiteV2, type SourcePosition } from '../scenario/index.js';
 import type { CliIo } from './program.js';
 
 /** program.ts's exit codes (a value import from it would be a cycle). */
@@ -35,6 +35,8 @@ const EXIT_USAGE = 2;
 /** What one file holds, for the table and --json. */
 export interface SuiteSummary {
   file: string;
+  /** Scenario format: 1 (input on one VM), 2 (platform steps and input on a desk pool's VMs). */
+  version: 1 | 2;
   name: string;
   steps: number;
   /** Key downs and ups the plan sends. */
@@ -114,13 +116,15 @@ async function layoutProblem(file: string, scenario: ScenarioV1, layout: string)
 
 /** Loads and plans one file; a typed error becomes the file's problem, anything else is a bug and propagates. */
 export async function checkSuiteFile(file: string, options: { layout?: string } = {}): Promise<SuiteCheck> {
-  let scenario: ScenarioV1;
+  let loaded: LoadedAnySuite;
   try {
-    scenario = (await loadSuite(file)).scenario;
+    loaded = await loadAnySuite(file);
   } catch (error) {
     if (!isAtpError(error)) throw error;
     return { file, ok: false, error: problemOf(error) };
   }
+  if (loaded.version === 2) return checkV2(file, loaded, options);
+  const { scenario } = loaded;
   if (options.layout !== undefined) {
     scenario.target.layout = options.layout;
     const problem = await layoutProblem(file, scenario, options.layout);
@@ -131,7 +135,7 @@ export async function checkSuiteFile(file: string, options: { layout?: string } 
     const tally = { textChars: 0, pointerActions: 0 };
     counts(scenario.steps, 1, tally);
     const { kind, id } = scenario.observer;
-    return { file, ok: true, name: scenario.name, steps: plan.steps, keys: plan.keyTransitions, ...tally, observer: id === undefined ? kind : `${kind}:${id}`, layout: scenario.target.layout };
+    return { file, ok: true, version: 1, name: scenario.name, steps: plan.steps, keys: plan.keyTransitions, ...tally, observer: id === undefined ? kind : `${kind}:${id}`, layout: scenario.target.layout };
   } catch (error) {
     if (!isAtpError(error)) throw error;
     const step = failingStep(scenario);
@@ -139,6 +143,32 @@ export async function checkSuiteFile(file: string, options: { layout?: string } 
     const where = `${file}${at === undefined ? '' : `:${at.line}:${at.column}`}${step === undefined ? '' : `: steps[${step}]`}`;
     return { file, ok: false, error: { code: error.code, message: `${where}: ${error.message}`, ...(at ?? {}) } };
   }
+}
+
+/** A v2 suite: every input block planned as the run will plan it (text as written); counts over all blocks. */
+async function checkV2(file: string, loaded: LoadedSuiteV2, options: { layout?: string }): Promise<SuiteCheck> {
+  const { scenario } = loaded;
+  if (options.layout !== undefined) scenario.target.layout = options.layout;
+  let keys = 0;
+  const tally = { textChars: 0, pointerActions: 0 };
+  for (const block of loaded.blocks) {
+    const v1 = blockSuite(loaded, block).scenario;
+    if (options.layout !== undefined) {
+      const problem = await layoutProblem(file, v1, options.layout);
+      if (problem !== undefined) return { file, ok: false, error: problem };
+    }
+    try {
+      keys += planSuite(v1).keyTransitions;
+    } catch (error) {
+      if (!isAtpError(error)) throw error;
+      const step = block.first + (failingStep(v1) ?? 0);
+      const at = (await locator(file))(['steps', step]);
+      return { file, ok: false, error: { code: error.code, message: `${file}${at === undefined ? '' : `:${at.line}:${at.column}`}: steps[${step}]: ${error.message}`, ...(at ?? {}) } };
+    }
+    counts(block.steps, 1, tally);
+  }
+  const { kind, id } = scenario.observer;
+  return { file, ok: true, version: 2, name: scenario.name, steps: scenario.steps.length, keys, ...tally, observer: id === undefined ? kind : `${kind}:${id}`, layout: scenario.target.layout };
 }
 
 /** The *.yaml / *.yml files directly in `dir`, sorted; ATP_SCENARIO_READ when `dir` is not a readable directory. */
@@ -183,7 +213,7 @@ export function formatSuiteTable(checks: readonly SuiteCheck[]): string {
 }
 
 function validateJson(c: SuiteCheck): object {
-  return c.ok ? { file: c.file, ok: true, steps: c.steps, keys: c.keys } : c;
+  return c.ok ? { file: c.file, ok: true, version: c.version, steps: c.steps, keys: c.keys } : c;
 }
 
 export function registerScenarioCommands(program: Command, io: CliIo, setExitCode: (code: number) => void): void {

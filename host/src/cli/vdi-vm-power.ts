@@ -112,7 +112,7 @@ export async function powerWithProgress(client: OCloudClient, request: PowerRequ
     const id = o.domainId ?? '';
     const name = nameOf(o.domainId, o.domainName);
     const ms = reached.get(id);
-    // powerAndWait's deadline message counts only the status wait; this one gives the whole --timeout.
+    // The CLI's own wording: --timeout in seconds and the status names the table uses.
     const message = o.error?.code === 'ATP_VDI_DEADLINE' ? `VM ${name} (${id}) is still ${statusName(o.status)} after ${seconds(request.deadlineMs)}; wanted ${wantedText}` : o.error?.message;
     return {
       id,

@@ -11,6 +11,8 @@
  *  - `--vms SELECTOR[@HOST] --token T [--exclude SELECTOR] [--limit N]`: every
  *    running domain the selector (glob, `re:REGEX`, comma list) matches;
  *    shut-off ones are skipped and named;
+ *  - a version 2 suite (platform steps; verify-platform-suite.ts) names its own
+ *    platform and pool: `atp-host verify pool.yaml --token T`;
  *  - `--platform NAME [--pool POOL] [--vms SELECTOR] --token T`: the running
  *    VMs of an OCloudView platform (platforms.yaml), of one desk pool or all,
  *    each placed on its hypervisor and opened as a libvirt target
@@ -27,18 +29,17 @@
  * error, 3 nothing could be verified (infrastructure) or a signal stopped the run.
  */
 import { randomBytes } from 'node:crypto';
-import os from 'node:os';
 import type { Command } from 'commander';
-import { AtpError, isAtpError, type RunEvent } from '@atp/protocol';
+import { isAtpError, type RunEvent } from '@atp/protocol';
 import { AgentHub } from '../hub/index.js';
 import { formatFleetEvent, formatFleetLine, formatSummary, FleetProgress, toJsonReport, writeJsonReport, writeJunitReport } from '../report/index.js';
 import { runFleet, type RunResult, type RunSuiteSpec } from '../run/index.js';
-import { Semaphore } from '../vm/ssh/semaphore.js';
-import { loadSuite, parseAgentEndpoint, planSuite, resolvePacing, type PacingFlags } from '../scenario/index.js';
-import { effectivePlatform, loadPlatforms } from '../config/platforms-file.js';
-import { HostConnections, labOpener, libvirtOpener, platformClient, platformTargets, qmpOpener, resolveVms, type TargetOpener } from '../targets/index.js';
+import { loadAnySuite, loadSuite, parseAgentEndpoint, planSuite, resolvePacing, type LoadedAnySuite, type LoadedSuiteV2, type PacingFlags } from '../scenario/index.js';
+import { HostConnections, type TargetOpener } from '../targets/index.js';
 import type { CliIo } from './program.js';
 import { parseFleetFlags, type FleetFlags, type FleetSettings } from './verify-fleet-options.js';
+import { verifyPlatformSuite } from './verify-platform-suite.js';
+import { openers } from './verify-targets.js';
 import { HOST_VERSION, labAgentOptions, labInputOptions, parseReportSpecs, verifyUsage, vmFlagProblem, type ReportSpec } from './verify-options.js';
 
 export const EXIT_FAILED = 1;
@@ -108,75 +109,47 @@ async function prepare(files: string[], flags: VerifyFlags): Promise<Prepared> {
   return { suites, pacing, reports, fleet };
 }
 
-function positiveMb(text: string | undefined): number | undefined {
-  if (text === undefined) return undefined;
-  const n = Number(text);
-  if (!/^\d+$/.test(text) || n < 256) throw verifyUsage(`--lab-memory ${JSON.stringify(text)}: expected MiB, at least 256`);
-  return n;
-}
-
-/** The targets the flags name; --vms lists the host's domains now (a selector matching nothing is a usage error). */
-async function openers(flags: VerifyFlags, fleet: FleetSettings, connections: HostConnections, io: CliIo): Promise<TargetOpener[]> {
-  const timeoutMs = flags.timeout === undefined ? 120_000 : Number(flags.timeout) * 1000;
-  const location = flags.configDir === undefined ? {} : { configDir: flags.configDir };
-  if (flags.lab === true) {
-    const memoryMb = positiveMb(flags.labMemory);
-    const common = {
-      ...(flags.cacheDir === undefined ? {} : { cacheDir: flags.cacheDir }),
-      ...labAgentOptions(flags),
-      ...labInputOptions(flags),
-      ...(memoryMb === undefined ? {} : { memoryMb }),
-      killOnExit: true,
-    };
-    const count = fleet.count ?? 1;
-    const bootGate = new Semaphore(fleet.bootConcurrency ?? Math.max(2, os.availableParallelism()));
-    if (count === 1) return [labOpener('lab', { ...common, ...(flags.stateDir === undefined ? {} : { stateDir: flags.stateDir }) })];
-    const width = Math.max(2, String(count).length);
-    return Array.from({ length: count }, (_, i) => labOpener(`lab-${String(i + 1).padStart(width, '0')}`, { ...common, bootGate }));
-  }
-  if (flags.platform !== undefined) return platformOpeners(flags.platform, flags, fleet, io);
-  if (flags.vm !== undefined) return [libvirtOpener(flags.vm, { token: flags.token ?? '', location, timeoutMs })];
-  if (flags.vms !== undefined) {
-    const resolved = await resolveVms(flags.vms, location, { connections, ...(fleet.exclude === undefined ? {} : { exclude: fleet.exclude }), ...(fleet.limit === undefined ? {} : { limit: fleet.limit }) });
-    for (const s of resolved.skipped) io.err(`verify: skipped ${s.name}: ${s.state}, not running\n`);
-    return resolved.specs.map((spec) => libvirtOpener(spec, { token: flags.token ?? '', location, timeoutMs }));
-  }
-  const agent = parseAgentEndpoint(flags.agent ?? '');
-  return [qmpOpener(flags.qmp ?? 'vm', { qmp: flags.qmp ?? '', agent, timeoutMs, ...(flags.agentId === undefined ? {} : { agentId: flags.agentId }) })];
-}
-
-/** The running VMs of a platform (one pool or all), placed on their hypervisors; the client logs out once they are listed. */
-async function platformOpeners(name: string, flags: VerifyFlags, fleet: FleetSettings, io: CliIo): Promise<TargetOpener[]> {
-  const location = flags.configDir === undefined ? {} : { configDir: flags.configDir };
-  const platform = effectivePlatform(await loadPlatforms(location), name);
-  const client = platformClient(platform);
-  try {
-    const found = await platformTargets(client, platform, {
-      token: flags.token ?? '',
-      location,
-      ...(flags.pool === undefined ? {} : { pool: flags.pool }),
-      ...(flags.vms === undefined ? {} : { vms: flags.vms }),
-      ...(fleet.exclude === undefined ? {} : { exclude: fleet.exclude }),
-      ...(fleet.limit === undefined ? {} : { limit: fleet.limit }),
-    });
-    for (const s of found.skipped) io.err(`verify: skipped ${s.name}: platform status ${s.status}, not running\n`);
-    if (found.openers.length === 0) {
-      throw new AtpError('ATP_RUN_NO_TARGETS', `platform ${name}${flags.pool === undefined ? '' : `, pool ${flags.pool}`}: no selected VM is running (${found.skipped.map((s) => `${s.name} ${s.status}`).join(', ')})`, { details: { platform: name } });
-    }
-    return found.openers;
-  } finally {
-    await client.logout().catch(() => undefined);
-  }
-}
-
 export interface VerifyHooks {
   setExitCode: (code: number) => void;
   /** True when `io` writes to this process's stdout/stderr (TTY checks, signal handlers apply). */
   processIo: boolean;
 }
 
+/**
+ * A version 2 suite among the files (which must then be alone). Every file is
+ * loaded with the loader that takes both formats, so a broken v2 suite reports
+ * its own file:line:column; a number is the exit code of such a usage error.
+ */
+async function platformSuiteIn(files: readonly string[], io: CliIo): Promise<LoadedSuiteV2 | number | undefined> {
+  const loaded: LoadedAnySuite[] = [];
+  for (const file of files) {
+    try {
+      loaded.push(await loadAnySuite(file));
+    } catch (error) {
+      if (!isAtpError(error)) throw error;
+      io.err(`atp-host verify: ${error.message}\n`);
+      return 2;
+    }
+  }
+  const v2 = loaded.find((l): l is LoadedSuiteV2 => l.version === 2);
+  if (v2 === undefined) return undefined;
+  if (files.length > 1) {
+    io.err(`atp-host verify: ${v2.source} is a version 2 suite (platform steps): run it on its own\n`);
+    return 2;
+  }
+  return v2;
+}
+
 async function verify(files: string[], flags: VerifyFlags, io: CliIo, onProcess: boolean): Promise<number> {
   const isTty = (stream: NodeJS.WriteStream): boolean => onProcess && stream.isTTY === true;
+  const v2 = await platformSuiteIn(files, io);
+  if (typeof v2 === 'number') return v2;
+  if (v2 !== undefined) {
+    const pacing: PacingFlags = {};
+    if (flags.rate !== undefined) pacing.rate = Number(flags.rate);
+    if (flags.closedLoop !== undefined) pacing.closedLoop = flags.closedLoop === true ? true : Number(flags.closedLoop);
+    return verifyPlatformSuite(v2, { ...flags }, io, pacing);
+  }
   let prepared: Prepared;
   try {
     prepared = await prepare(files, flags);

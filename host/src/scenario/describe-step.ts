@@ -4,6 +4,7 @@
  * when it has one. Pure.
  */
 import type { ScenarioStep, ScenarioV1 } from '@atp/protocol';
+import { dispatchStep, type StepTable } from './step-table.js';
 
 const MAX_TEXT = 32;
 
@@ -15,19 +16,20 @@ function quote(text: string): string {
 const at = (p: { x: number; y: number }): string => `${p.x},${p.y}`;
 const signed = (n: number): string => (n >= 0 ? `+${n}` : String(n));
 
-function summary(step: ScenarioStep): string {
-  if ('type' in step) return `type ${quote(step.type)}`;
-  if ('press' in step) return `press ${step.press.join(', ')}`;
-  if ('keyDown' in step) return `keyDown ${step.keyDown}`;
-  if ('keyUp' in step) return `keyUp ${step.keyUp}`;
-  if ('move' in step) return `move ${at(step.move)}`;
-  if ('moveBy' in step) return `moveBy ${signed(step.moveBy.dx)},${signed(step.moveBy.dy)}`;
-  if ('click' in step) return `click ${step.click}${step.at === undefined ? '' : ` at ${at(step.at)}`}${step.count > 1 ? ` ×${step.count}` : ''}`;
-  if ('drag' in step) return `drag ${step.drag.button} ${at(step.drag.from)} → ${at(step.drag.to)}`;
-  if ('wheel' in step) return `wheel dy ${step.wheel.dy}${step.wheel.dx === 0 ? '' : ` dx ${step.wheel.dx}`}`;
-  if ('wait' in step) return `wait ${step.wait} ms`;
-  if ('expect' in step) {
-    const e = step.expect;
+/** One summary per step action; a new step kind must add its entry (StepTable has a member per action). */
+const SUMMARIES: StepTable<string> = {
+  type: (s) => `type ${quote(s.type)}`,
+  press: (s) => `press ${s.press.join(', ')}`,
+  keyDown: (s) => `keyDown ${s.keyDown}`,
+  keyUp: (s) => `keyUp ${s.keyUp}`,
+  move: (s) => `move ${at(s.move)}`,
+  moveBy: (s) => `moveBy ${signed(s.moveBy.dx)},${signed(s.moveBy.dy)}`,
+  click: (s) => `click ${s.click}${s.at === undefined ? '' : ` at ${at(s.at)}`}${s.count > 1 ? ` ×${s.count}` : ''}`,
+  drag: (s) => `drag ${s.drag.button} ${at(s.drag.from)} → ${at(s.drag.to)}`,
+  wheel: (s) => `wheel dy ${s.wheel.dy}${s.wheel.dx === 0 ? '' : ` dx ${s.wheel.dx}`}`,
+  wait: (s) => `wait ${s.wait} ms`,
+  expect: (s) => {
+    const e = s.expect;
     const parts = [
       e.keys === undefined ? undefined : `keys ${e.keys}`,
       e.text === undefined ? undefined : `text ${quote(e.text)}`,
@@ -35,14 +37,16 @@ function summary(step: ScenarioStep): string {
       e.latencyP95Ms === undefined ? undefined : `p95 ≤ ${e.latencyP95Ms} ms`,
     ].filter((p): p is string => p !== undefined);
     return `expect ${parts.length === 0 ? 'all delivered' : parts.join(', ')}`;
-  }
-  const n = step.repeat.steps.length;
-  return `repeat ${step.repeat.times}× (${n} ${n === 1 ? 'step' : 'steps'})`;
-}
+  },
+  repeat: (s) => {
+    const n = s.repeat.steps.length;
+    return `repeat ${s.repeat.times}× (${n} ${n === 1 ? 'step' : 'steps'})`;
+  },
+};
 
 /** "press ctrl+c", or "copy (press ctrl+c)" for a named step. */
 export function describeStep(step: ScenarioStep): string {
-  const text = summary(step);
+  const text = dispatchStep(SUMMARIES, step);
   return step.name === undefined ? text : `${step.name} (${text})`;
 }
 

@@ -9,3 +9,4 @@ export { HubObservation, type HubNotice, type QuiescenceTarget } from './observe
 export { attachAgentEndpoint, ensureGuestRunning, parseAgentEndpoint, waitForAgentSession, type AgentEndpoint, type WaitAgentOptions } from './targets.js';
 export { runSuite, type RunSuiteOptions, type SuiteRun, type SuiteTarget } from './run-suite.js';
 export { qgaClockEstimate } from './qga-clock.js';
+export { blockSuite, inputBlocks, loadAnySuite, parseAnySuiteText, type InputBlock, type LoadedAnySuite, type LoadedSuiteV2 } from './load-v2.js';

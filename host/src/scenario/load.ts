@@ -8,6 +8,9 @@
  *    each issue mapped to the YAML node it is about (yaml-locate.ts).
  *  - The file cannot be read (missing, a directory, too large, not UTF-8) → ATP_SCENARIO_READ.
  *
+ * A `version: 2` suite (platform steps) is loaded by load-v2.ts; `loadSuite`
+ * refuses it with a message saying how to run it.
+ *
  * One file holds one suite. A second YAML document (`---`) is an error rather
  * than a second suite: a suite's report entry names its file as its source, and
  * one file per suite keeps that name meaningful. Split such a file in two.
@@ -51,19 +54,40 @@ export async function loadSuite(path: string, options: ParseSuiteOptions = {}): 
   return parseSuiteText(await readSuiteFile(path), path, options);
 }
 
-/** Parses suite text; `fileName` names it in errors and becomes `source`. */
+/** Parses suite text; `fileName` names it in errors and becomes `source`. A v2 suite is refused here (loadAnySuite takes both). */
 export function parseSuiteText(text: string, fileName: string, options: ParseSuiteOptions = {}): LoadedSuite {
+  const parsed = parseSuiteYaml(text, fileName);
+  if (isVersion2(parsed.value)) {
+    throw new AtpError('ATP_SCENARIO_INVALID', `${fileName}: a version 2 suite (platform steps) runs on its own: atp-host verify ${fileName} --token T`, { details: { source: fileName } });
+  }
+  return parseV1(parsed, fileName, options);
+}
+
+/** The YAML document of a suite file and its plain value. */
+export interface ParsedSuiteYaml {
+  value: unknown;
+  doc: Document;
+  lineCounter: LineCounter;
+}
+
+export function isVersion2(value: unknown): boolean {
+  return typeof value === 'object' && value !== null && (value as { version?: unknown }).version === 2;
+}
+
+export function parseSuiteYaml(text: string, fileName: string): ParsedSuiteYaml {
   const lineCounter = new LineCounter();
   const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
   if (doc.errors.length > 0) throw yamlError(doc, lineCounter, fileName);
-  let value: unknown;
   try {
-    value = doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT });
+    return { value: doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT }), doc, lineCounter };
   } catch (error) {
     // Alias expansion over the cap, or an alias to nothing.
     const reason = error instanceof Error ? error.message : String(error);
     throw new AtpError('ATP_SCENARIO_YAML', `${fileName}: YAML could not be converted: ${reason}`, { cause: error, details: { source: fileName } });
   }
+}
+
+function parseV1({ value, doc, lineCounter }: ParsedSuiteYaml, fileName: string, options: ParseSuiteOptions): LoadedSuite {
   let scenario: ScenarioV1;
   try {
     scenario = parseScenario(value, fileName);
@@ -76,6 +100,11 @@ export function parseSuiteText(text: string, fileName: string, options: ParseSui
     if (issues.length > 0) throw invalidError(fileName, toSuiteIssues(issues, doc, lineCounter));
   }
   return { scenario, source: fileName };
+}
+
+/** Reads a suite file's text (size, UTF-8 and read errors as ATP_SCENARIO_READ). */
+export async function readSuiteText(path: string): Promise<string> {
+  return readSuiteFile(path);
 }
 
 async function readSuiteFile(path: string): Promise<string> {
@@ -125,7 +154,7 @@ function isIssue(value: unknown): value is ValidationIssue {
   return Array.isArray(v.path) && typeof v.message === 'string' && typeof v.pathText === 'string';
 }
 
-function toSuiteIssues(raw: unknown, doc: Document, lineCounter: LineCounter): SuiteIssue[] {
+export function toSuiteIssues(raw: unknown, doc: Document, lineCounter: LineCounter): SuiteIssue[] {
   const issues = Array.isArray(raw) ? raw.filter(isIssue) : [];
   return issues
     .map((i): SuiteIssue => {
@@ -135,7 +164,7 @@ function toSuiteIssues(raw: unknown, doc: Document, lineCounter: LineCounter): S
     .sort((a, b) => a.line - b.line || a.column - b.column);
 }
 
-function invalidError(fileName: string, issues: readonly SuiteIssue[], cause?: unknown): AtpError {
+export function invalidError(fileName: string, issues: readonly SuiteIssue[], cause?: unknown): AtpError {
   const lines = issues.slice(0, MESSAGE_ISSUES).map((i) => `${fileName}:${i.line}:${i.column}: ${i.pathText}: ${i.message}`);
   if (issues.length > MESSAGE_ISSUES) lines.push(`… and ${issues.length - MESSAGE_ISSUES} more`);
   const head = `${fileName}: invalid scenario (${issues.length} ${issues.length === 1 ? 'problem' : 'problems'})`;

@@ -54,6 +54,8 @@ export interface PlatformTargetsOptions extends SelectOptions {
   /** The token the VMs' agents present (one per pool: clones share it). */
   token: string;
   location?: ConfigLocation;
+  /** How long each VM's agent may take to connect when its target opens (default libvirtOpener's, 120 s). */
+  timeoutMs?: number;
   signal?: AbortSignal;
 }
 
@@ -106,7 +108,11 @@ export async function platformTargets(client: OCloudClient, platform: EffectiveP
     });
   }
   const openers = vms.map((vm) =>
-    libvirtOpener(vm.hypervisor === undefined ? vm.domainName : `${vm.domainName}@${vm.hypervisor}`, { token: options.token, ...(options.location === undefined ? {} : { location: options.location }) }),
+    libvirtOpener(vm.hypervisor === undefined ? vm.domainName : `${vm.domainName}@${vm.hypervisor}`, {
+      token: options.token,
+      ...(options.location === undefined ? {} : { location: options.location }),
+      ...(options.timeoutMs === undefined ? {} : { timeoutMs: options.timeoutMs }),
+    }),
   );
   return { openers, vms, skipped, seen };
 }

@@ -17,7 +17,7 @@
  */
 import { AtpError } from '@atp/protocol';
 import { requireEvent, type OCloudClient, type PowerOptions } from './client.js';
-import { WANTED_STATUS, type PowerOperation, type VmOutcome } from './outcomes.js';
+import { statusDeadline, WANTED_STATUS, type PowerOperation, type VmOutcome } from './outcomes.js';
 import type { DomainVO } from './schemas/domain.js';
 import type { DesktopPoolVO, PoolCreate } from './schemas/pool.js';
 import type { WaitOptions } from './waits.js';
@@ -48,7 +48,12 @@ export async function powerAndWait(client: OCloudClient, operation: PowerOperati
 
   const remaining = requested.filter((id) => !outcomes.has(id));
   if (remaining.length > 0) {
-    for (const o of await client.waitForDomainStatus(remaining, WANTED_STATUS[operation], wait())) if (o.domainId !== undefined) outcomes.set(o.domainId, o);
+    for (const o of await client.waitForDomainStatus(remaining, WANTED_STATUS[operation], wait())) {
+      if (o.domainId === undefined) continue;
+      // The status wait had only what the batch and its events left of the deadline: say the whole deadline.
+      const late = o.error?.code === 'ATP_VDI_DEADLINE' ? statusDeadline(o.domainId, o.domainName, o.status, [WANTED_STATUS[operation]], options.deadlineMs) : undefined;
+      outcomes.set(o.domainId, late === undefined ? o : { ...o, error: late });
+    }
   }
   return [...requested.map((id) => outcomes.get(id) as VmOutcome), ...extras];
 }
