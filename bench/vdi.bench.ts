@@ -60,13 +60,18 @@ export async function run(): Promise<BenchResult> {
     const notRunning = started.filter((o) => !o.ok).length;
 
     const loaded = await loadSuite(path.join(repo, 'scenarios/smoke.yaml'));
-    const hub = await AgentHub.create({ auth: { tokens: [randomBytes(16).toString('hex')] } });
+    // The clones' agents present the template's token: the hub accepts it (each session is bound to its domain's channel).
+    const hub = await AgentHub.create({ auth: { tokens: [TEMPLATE_TOKEN] } });
     let passed = 0;
     let defects = 0;
     try {
       const report = await timed(phases, 'verifyS', async () => {
-        const found = await platformTargets(client, { name: 'sim', url: sim.url, username: 'admin', password: { kind: 'env', name: 'UNUSED' }, timeoutMs: undefined, hosts: {} }, { pool, token: TEMPLATE_TOKEN });
-        return (await runToEnd({ suites: [{ loaded, plan: planSuite(loaded.scenario) }], targets: found.openers, hub, concurrency: n, pacing: { closedLoop: 4 }, version: 'bench', log: () => undefined })).report;
+        const found = await platformTargets(client, { name: 'sim', url: sim.url, username: 'admin', password: { kind: 'env', name: 'UNUSED' }, timeoutMs: undefined, hosts: {} }, { pool, token: TEMPLATE_TOKEN, timeoutMs: 600_000 });
+        const run = await runToEnd({ suites: [{ loaded, plan: planSuite(loaded.scenario) }], targets: found.openers, hub, concurrency: n, pacing: { closedLoop: 4 }, version: 'bench', log: () => undefined }, (e) => {
+          if (e.type === 'target-finished' && e.error !== undefined) console.error(`vdi bench: ${e.target}: ${e.error.code}: ${e.error.message.split('\n')[0] ?? ''}`);
+          if (e.type === 'suite-finished' && e.verdict !== 'pass') console.error(`vdi bench: ${e.target}: ${e.verdict}, ${e.defects} defects`);
+        });
+        return run.report;
       });
       passed = report.fleet?.passed ?? 0;
       defects = (report.fleet?.vms ?? []).reduce((a, v) => a + v.defects, 0);

@@ -81,8 +81,8 @@ export async function waitForAgentSession(hub: AgentHub, options: WaitAgentOptio
   while (session?.agentId === undefined) {
     if (options.signal?.aborted) throw new AtpError('ATP_HUB_CLOSED', 'stopped while waiting for the agent');
     if (Date.now() > deadline) {
-      const who = options.agentId === undefined ? 'no agent' : `agent ${options.agentId} did not`;
-      throw new AtpError('ATP_HUB_HELLO_TIMEOUT', `${who} connected to the hub within ${options.timeoutMs} ms (is the agent running, with this token?)`, {
+      const who = options.agentId === undefined ? 'no agent connected' : `agent ${options.agentId} did not connect`;
+      throw new AtpError('ATP_HUB_HELLO_TIMEOUT', `${who} to the hub within ${options.timeoutMs} ms (is the agent running, with this token?)`, {
         details: { agentId: options.agentId, timeoutMs: options.timeoutMs, sessions: hub.sessions().length },
       });
     }
