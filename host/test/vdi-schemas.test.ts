@@ -8,6 +8,7 @@
  * them optional are listed here, so making one strict is a visible decision.
  * Then the leniency rules on sample answers.
  */
+import { fileURLToPath } from 'node:url';
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
@@ -17,7 +18,7 @@ import { domainSchema, spiceKeySchema } from '../src/vdi/schemas/domain.js';
 import { eventSchema } from '../src/vdi/schemas/event.js';
 import { userGroupSchema } from '../src/vdi/schemas/user.js';
 
-const CONTRACT_FILE = '/work/shared/reference/ocloud/api-subset.json';
+const CONTRACT_FILE = fileURLToPath(new URL('../../docs/reference/ocloud/api-subset.json', import.meta.url));
 
 type Spec = string | Spec[] | { [key: string]: Spec };
 interface ContractEndpoint {

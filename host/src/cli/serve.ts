@@ -15,6 +15,7 @@ import { AtpError } from '@atp/protocol';
 import { startServer } from '../api/index.js';
 import { AgentHub } from '../hub/index.js';
 import type { CliIo } from './program.js';
+import { untilSignal } from './until-signal.js';
 
 export const DEFAULT_SERVE_LISTEN = '127.0.0.1:8470';
 export const DEFAULT_SERVE_AGENT_ID = 'web';
@@ -29,19 +30,6 @@ interface ServeFlags {
 export interface ServeHooks {
   /** Resolves when the server should stop (default: the first SIGINT or SIGTERM). */
   stopped?: () => Promise<void>;
-}
-
-/** The first SIGINT or SIGTERM; the listeners go away with it. */
-function untilSignal(): Promise<void> {
-  return new Promise((resolve) => {
-    const stop = (): void => {
-      process.off('SIGINT', stop);
-      process.off('SIGTERM', stop);
-      resolve();
-    };
-    process.on('SIGINT', stop);
-    process.on('SIGTERM', stop);
-  });
 }
 
 export function newServeToken(): string {

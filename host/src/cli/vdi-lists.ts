@@ -15,7 +15,7 @@ import { AtpError } from '@atp/protocol';
 import { formatTable } from '../report/index.js';
 import { DOMAIN_STATUS, HOST_STATUS, POOL_TYPE, type DesktopPoolVO, type DomainVO, type OCloudClient } from '../vdi/index.js';
 import type { CliIo } from './program.js';
-import { allUsers, findGroup, findPool, usersOf } from './vdi-names.js';
+import { allUsers, findGroup, findPool, usersOf } from '../vdi/index.js';
 import { printJson, withPlatformClient, withPlatformFlags, type PlatformFlags } from './vdi-platform-flag.js';
 
 /** Domain status names as flags and table cells spell them. */

@@ -13,7 +13,7 @@ import type { Command } from 'commander';
 import { AtpError } from '@atp/protocol';
 import { effectivePlatform, loadPlatforms, type EffectivePlatform } from '../config/platforms-file.js';
 import { platformClient } from '../targets/platform.js';
-import type { OCloudClient } from '../vdi/index.js';
+import { listNames, type OCloudClient } from '../vdi/index.js';
 import { locationOf, withConfigDir } from './config.js';
 import type { CliIo } from './program.js';
 
@@ -28,13 +28,6 @@ export function withPlatformFlags(cmd: Command): Command {
   return withConfigDir(cmd)
     .option('--platform <name>', 'the platforms.yaml entry (default: the only one)')
     .option('--json', 'print JSON instead of a table');
-}
-
-/** "a, b, c" with at most `limit` names, then "… and N more"; "none" for an empty list. */
-export function listNames(names: readonly string[], limit = 40): string {
-  if (names.length === 0) return 'none';
-  const shown = names.slice(0, limit).join(', ');
-  return names.length > limit ? `${shown} … and ${names.length - limit} more` : shown;
 }
 
 /** The platform --platform names, or the only one platforms.yaml holds. */

@@ -15,7 +15,7 @@ import { formatTable } from '../report/index.js';
 import { createPoolAndWait, POOL_TYPE, type PoolCreate } from '../vdi/index.js';
 import type { CliIo } from './program.js';
 import { poolRows, vmRows, vmTable } from './vdi-lists.js';
-import { findModel, findPool } from './vdi-names.js';
+import { findModel, findPool } from '../vdi/index.js';
 import { oneOf, printJson, seconds, timeoutMs, wholeNumber, withPlatformClient, withPlatformFlags, type PlatformFlags } from './vdi-platform-flag.js';
 
 export const DEFAULT_POOL_CREATE_TIMEOUT_MS = 300_000;

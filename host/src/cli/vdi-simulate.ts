@@ -16,6 +16,7 @@ import type { Command } from 'commander';
 import { AtpError } from '@atp/protocol';
 import { DEFAULT_SIM_HOST, loadSeed, SIM_PASSWORD_ENV, startSimulator } from '../vdi-sim/index.js';
 import type { CliIo } from './program.js';
+import { untilSignal } from './until-signal.js';
 
 /** The real platform's port. */
 export const DEFAULT_SIMULATE_PORT = 8088;
@@ -33,18 +34,6 @@ export interface SimulateHooks {
   /** Resolves when the simulator should stop (default: the first SIGINT or SIGTERM). */
   stopped?: () => Promise<void>;
   env?: NodeJS.ProcessEnv;
-}
-
-function untilSignal(): Promise<void> {
-  return new Promise((resolve) => {
-    const stop = (): void => {
-      process.off('SIGINT', stop);
-      process.off('SIGTERM', stop);
-      resolve();
-    };
-    process.on('SIGINT', stop);
-    process.on('SIGTERM', stop);
-  });
 }
 
 const invalid = (flag: string, why: string, value: string): AtpError => new AtpError('ATP_SCHEMA_INVALID', `${flag} ${JSON.stringify(value)}: ${why}`, { details: { field: flag, value } });

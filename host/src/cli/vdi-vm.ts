@@ -17,8 +17,8 @@ import { AtpError } from '@atp/protocol';
 import { formatTable } from '../report/index.js';
 import type { DomainVO, OCloudClient } from '../vdi/index.js';
 import type { CliIo } from './program.js';
-import { allUsers, findPool, findUser, findVms } from './vdi-names.js';
-import { listNames, printJson, seconds, timeoutMs, withPlatformClient, withPlatformFlags, type PlatformFlags } from './vdi-platform-flag.js';
+import { allUsers, findPool, findUser, findVms, listNames } from '../vdi/index.js';
+import { printJson, seconds, timeoutMs, withPlatformClient, withPlatformFlags, type PlatformFlags } from './vdi-platform-flag.js';
 import { powerWithProgress, type PowerVerb, type VmResult } from './vdi-vm-power.js';
 
 export const DEFAULT_POWER_TIMEOUT_MS = 120_000;

@@ -39,35 +39,17 @@ import { HostConnections, type TargetOpener } from '../targets/index.js';
 import type { CliIo } from './program.js';
 import { parseFleetFlags, type FleetFlags, type FleetSettings } from './verify-fleet-options.js';
 import { verifyPlatformSuite } from './verify-platform-suite.js';
-import { openers } from './verify-targets.js';
+import { openers, type TargetFlags } from './verify-targets.js';
 import { HOST_VERSION, labAgentOptions, labInputOptions, parseReportSpecs, verifyUsage, vmFlagProblem, type ReportSpec } from './verify-options.js';
 
 export const EXIT_FAILED = 1;
 
-interface VerifyFlags extends FleetFlags {
-  lab?: boolean;
-  stateDir?: string;
-  cacheDir?: string;
-  labAgent?: string;
-  agentBinary?: string;
-  labInput?: string;
-  labKeyboard?: string;
-  labMemory?: string;
-  qmp?: string;
-  vm?: string;
-  vms?: string;
-  platform?: string;
-  pool?: string;
-  configDir?: string;
-  agent?: string;
-  token?: string;
-  agentId?: string;
+interface VerifyFlags extends FleetFlags, TargetFlags {
   layout?: string;
   rate?: string;
   closedLoop?: boolean | string;
   report?: string[];
   json?: boolean;
-  timeout?: string;
 }
 
 interface Prepared {

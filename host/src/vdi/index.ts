@@ -15,3 +15,4 @@ export { POOL_TYPE, type DesktopPoolVO, type PoolCreate } from './schemas/pool.j
 export type { EventVO } from './schemas/event.js';
 export type { UserGroupVO, UserListVo } from './schemas/user.js';
 export type { PageResult } from './schemas/common.js';
+export { allUsers, findGroup, findModel, findPool, findUser, findVms, listNames, usersOf, walkGroups, type UserRow } from './names.js';

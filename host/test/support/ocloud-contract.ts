@@ -1,5 +1,5 @@
 /**
- * The OCloudView contract (/work/shared/reference/ocloud/api-subset.json) as
+ * The OCloudView contract (docs/reference/ocloud/api-subset.json) as
  * a checker for tests: the endpoints, and `checkValue` that walks one of its
  * field specs over a JSON value. Hand-written because the notation is the
  * reference's own: an object spec maps field names (`?` = optional) to specs,
@@ -10,9 +10,10 @@
  * the file (recursion: UserGroupVO.list). Fields the spec does not list are
  * reported too, so an answer must use exactly the contract's names. Pure.
  */
+import { fileURLToPath } from 'node:url';
 import { readFileSync } from 'node:fs';
 
-export const CONTRACT_FILE = '/work/shared/reference/ocloud/api-subset.json';
+export const CONTRACT_FILE = fileURLToPath(new URL('../../../docs/reference/ocloud/api-subset.json', import.meta.url));
 
 export type FieldSpec = string | FieldSpec[] | { [field: string]: FieldSpec };
 export type ObjectSpec = { [field: string]: FieldSpec };

@@ -12,7 +12,7 @@ import type { ConfigLocation } from '../../config/paths.js';
 import type { EffectivePlatform } from '../../config/platforms-file.js';
 import type { AgentHub } from '../../hub/index.js';
 import type { HostConnections } from '../../targets/index.js';
-import type { OCloudClient } from '../../vdi/index.js';
+import { listNames as vdiListNames, type OCloudClient } from '../../vdi/index.js';
 
 export type VmResult = NonNullable<PlatformStepResult['vms']>[number];
 
@@ -71,11 +71,8 @@ export function asAtpError(error: unknown, what: string): AtpError {
   return new AtpError('ATP_RUN_TARGET', `${what}: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
 }
 
-/** "a, b, c" or "a, b, … (12)". */
-export function listNames(names: readonly string[], max = 10): string {
-  if (names.length === 0) return 'none';
-  return names.length <= max ? names.join(', ') : `${names.slice(0, max).join(', ')}, … (${names.length})`;
-}
+/** At most 10 names, then how many more (vdi/names.ts's listNames). */
+export const listNames = (names: readonly string[]): string => vdiListNames(names, 10);
 
 /** Runs `fn` over `items` with at most `limit` at once; results in input order. */
 export async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {

@@ -11,7 +11,8 @@
 import { AtpError, type VmStatusName, type WaitForStep } from '@atp/protocol';
 import { outcomesError, type VmOutcome } from '../../vdi/index.js';
 import { asAtpError, DEFAULT_TASK_MS, type StepContext, type StepDone, type VmResult } from './context.js';
-import { findPool, pickVms } from './names.js';
+import { findVms } from '../../vdi/index.js';
+import { findPool } from './names.js';
 import { outcomeResults } from './outcome-results.js';
 import { currentSelection, openerOf } from './selection.js';
 import type { RunStepHandler } from './step-types.js';
@@ -68,7 +69,7 @@ async function run(step: WaitForStep, ctx: StepContext): Promise<StepDone> {
     return statusResult(outcomes, `waitFor pool ${pool.name} ${cond.poolStatus.status}`);
   }
   if ('vmStatus' in cond) {
-    const [vm] = pickVms(await ctx.client.domains({}, { signal: ctx.signal }), [cond.vmStatus.vm]);
+    const [vm] = findVms(await ctx.client.domains({}, { signal: ctx.signal }), [cond.vmStatus.vm]);
     if (vm === undefined) throw new AtpError('ATP_VDI_VM_UNKNOWN', `waitFor vmStatus: no VM ${JSON.stringify(cond.vmStatus.vm)}`, { details: { vm: cond.vmStatus.vm } });
     return statusResult(await ctx.client.waitForDomainStatus([vm.id], VM_STATUS[cond.vmStatus.status], wait), `waitFor VM ${vm.name} ${cond.vmStatus.status}`);
   }

@@ -1,6 +1,6 @@
 /**
  * Building blocks for the OCloudView contract schemas (hand-written from
- * /work/shared/reference/ocloud/api-subset.json; host/test/vdi-schemas.test.ts
+ * docs/reference/ocloud/api-subset.json; host/test/vdi-schemas.test.ts
  * checks every schema against that file, so a contract change breaks a test).
  *
  * Leniency policy, one place for it:

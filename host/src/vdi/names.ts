@@ -1,22 +1,29 @@
 /**
- * Names given to `atp-host vdi …` commands, resolved against what the
- * platform lists: desk pools and models by name or id, VMs by name or id,
- * users by sAMAccountName, organisation units by distinguishedName. An
- * unknown name is a usage error with its own code that lists what exists; a
- * name shared by several records is ATP_VDI_NAME_AMBIGUOUS listing their ids.
- *
- * The platform's user list is per organisation unit, so "every user" walks
- * the group tree: one list call per unit, users seen in several units (a
- * unit's list may include the units below it) kept once, with the unit their
- * own distinguishedName places them in (else the deepest unit that listed them).
+ * Names a person gives (a CLI argument, a suite's platform step) resolved
+ * against what the platform lists: desk pools, models and VMs by id or name,
+ * users by id or sAMAccountName (exact, else ignoring case: directory logins
+ * are case-insensitive), organisation units by distinguishedName. An unknown
+ * name is its own ATP_VDI_*_UNKNOWN code listing what exists; a name several
+ * records share is ATP_VDI_NAME_AMBIGUOUS listing their ids. The lookups on
+ * lists are pure; `usersOf`/`allUsers` walk the platform's per-unit user lists.
  */
 import { AtpError, type AtpErrorCode } from '@atp/protocol';
-import type { DesktopPoolVO, DomainVO, OCloudClient, UserGroupVO, UserListVo } from '../vdi/index.js';
-import { listNames } from './vdi-platform-flag.js';
+import type { OCloudClient } from './client.js';
+import type { CallOptions } from './http.js';
+import type { DesktopPoolVO } from './schemas/pool.js';
+import type { DomainVO } from './schemas/domain.js';
+import type { UserGroupVO, UserListVo } from './schemas/user.js';
 
 interface Named {
   id: string;
   name: string;
+}
+
+/** At most `limit` names, then how many more. */
+export function listNames(names: readonly string[], limit = 40): string {
+  if (names.length === 0) return 'none';
+  const shown = names.slice(0, limit).join(', ');
+  return names.length > limit ? `${shown} … and ${names.length - limit} more` : shown;
 }
 
 /** The one record whose id is `ref`, else whose name is `ref`. */
@@ -82,32 +89,36 @@ function unitOf(user: UserListVo): string | undefined {
   return dn === undefined || comma < 0 ? undefined : dn.slice(comma + 1);
 }
 
-/** The users of the given units (in their order), each once. */
-export async function usersOf(client: OCloudClient, units: readonly UserGroupVO[]): Promise<UserRow[]> {
+/**
+ * The users of the given units (in their order), each once: a unit's list may
+ * include the units below it, so a user keeps the unit their own
+ * distinguishedName places them in (else the deepest unit that listed them).
+ */
+export async function usersOf(client: OCloudClient, units: readonly UserGroupVO[], options: CallOptions = {}): Promise<UserRow[]> {
   const rows = new Map<string, UserRow>();
   for (const unit of units) {
-    for (const u of await client.users(unit.distinguishedName)) rows.set(u.id, { ...u, ou: unitOf(u) ?? unit.distinguishedName });
+    for (const u of await client.users(unit.distinguishedName, {}, options)) rows.set(u.id, { ...u, ou: unitOf(u) ?? unit.distinguishedName });
   }
   return [...rows.values()];
 }
 
 /** Every user of the platform: the whole group tree walked. */
-export async function allUsers(client: OCloudClient): Promise<UserRow[]> {
-  return usersOf(client, walkGroups(await client.groupTree()));
+export async function allUsers(client: OCloudClient, options: CallOptions = {}): Promise<UserRow[]> {
+  return usersOf(client, walkGroups(await client.groupTree(options)), options);
 }
 
-/** The user whose id is `sam`, else whose sAMAccountName is (exact, else ignoring case: directory logins are case-insensitive). */
-export function findUser(users: readonly UserRow[], sam: string): UserRow {
-  const byId = users.find((u) => u.id === sam);
+/** The user whose id is `ref`, else whose sAMAccountName is `ref` (exact, else ignoring case). */
+export function findUser(users: readonly UserRow[], ref: string): UserRow {
+  const byId = users.find((u) => u.id === ref);
   if (byId !== undefined) return byId;
-  const exact = users.filter((u) => u.sAMAccountName === sam);
-  const matches = exact.length > 0 ? exact : users.filter((u) => u.sAMAccountName.toLowerCase() === sam.toLowerCase());
+  const exact = users.filter((u) => u.sAMAccountName === ref);
+  const matches = exact.length > 0 ? exact : users.filter((u) => u.sAMAccountName.toLowerCase() === ref.toLowerCase());
   const [only] = matches;
   if (matches.length === 1 && only !== undefined) return only;
   if (matches.length > 1) {
     const ids = matches.map((u) => u.id);
-    throw new AtpError('ATP_VDI_NAME_AMBIGUOUS', `${matches.length} users have the sAMAccountName ${JSON.stringify(sam)}; give one of their ids instead: ${ids.join(', ')}`, { details: { kind: 'user', name: sam, ids } });
+    throw new AtpError('ATP_VDI_NAME_AMBIGUOUS', `${matches.length} users have the sAMAccountName ${JSON.stringify(ref)}; give one of their ids instead: ${ids.join(', ')}`, { details: { kind: 'user', name: ref, ids } });
   }
   const names = users.map((u) => u.sAMAccountName);
-  throw new AtpError('ATP_VDI_USER_UNKNOWN', `no user ${JSON.stringify(sam)} in the platform's organisation units (users: ${listNames(names)})`, { details: { user: sam, known: names } });
+  throw new AtpError('ATP_VDI_USER_UNKNOWN', `no user ${JSON.stringify(ref)} in the platform's organisation units (users: ${listNames(names)})`, { details: { user: ref, known: names } });
 }
