@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { clockSample, estimateClockOffset, toLocalTime, toRemoteTime } from '../src/clock.js';
-import type { ClockTimestamps } from '../src/clock.js';
+import { clockAt, clockFixOf, clockSample, estimateClockOffset, MAX_CLOCK_DRIFT_PPM, toLocalTime, toRemoteTime } from '../src/clock.js';
+import type { ClockFix, ClockTimestamps } from '../src/clock.js';
 
 /**
  * One simulated exchange: the remote clock reads local + offset; the ping takes
@@ -15,8 +15,8 @@ function exchange(t1: number, offset: number, up: number, hold: number, down: nu
 }
 
 describe('clockSample', () => {
-  it('computes offset and delay of one exchange', () => {
-    expect(clockSample({ t1: 100, t2: 1105, t3: 1107, t4: 112 })).toEqual({ offsetMs: 1000, delayMs: 10 });
+  it('computes offset, delay and middle of one exchange', () => {
+    expect(clockSample({ t1: 100, t2: 1105, t3: 1107, t4: 112 })).toEqual({ offsetMs: 1000, delayMs: 10, atMs: 106 });
   });
 
   it('is exact for symmetric paths whatever the remote holding time', () => {
@@ -40,6 +40,8 @@ describe('estimateClockOffset', () => {
     expect(e.delayMs).toBeCloseTo(2, 9);
     expect(e.uncertaintyMs).toBeCloseTo(1, 9);
     expect(e.samples).toBe(5);
+    // It describes the clocks at its best exchange: the one that left at 2000 and came back 2.5 ms later.
+    expect(e.atMs).toBeCloseTo((2000 + 2002.5) / 2, 9);
   });
 
   it('stays within half the best round trip under asymmetric delays', () => {
@@ -112,6 +114,87 @@ describe('estimateClockOffset', () => {
           const best = Math.min(...paths.map(([up, down]) => (up + down) / 2));
           expect(Math.abs(e.offsetMs - offset)).toBeLessThanOrEqual(e.uncertaintyMs + 1e-6 * Math.max(1, Math.abs(offset)));
           expect(e.uncertaintyMs).toBeLessThanOrEqual(best + 1e-6 * Math.max(1, Math.abs(offset)));
+        },
+      ),
+    );
+  });
+});
+
+describe('clockFixOf', () => {
+  it('pins an estimate to its time, and refuses one that does not say when', () => {
+    expect(clockFixOf({ offsetMs: 5, uncertaintyMs: 0.25, atMs: 100 })).toEqual({ atMs: 100, offsetMs: 5, uncertaintyMs: 0.25 });
+    expect(clockFixOf({ offsetMs: 5, uncertaintyMs: 0.25 })).toBeUndefined();
+    expect(clockFixOf({ offsetMs: Number.NaN, uncertaintyMs: 0.25, atMs: 1 })).toBeUndefined();
+    expect(clockFixOf(undefined)).toBeUndefined();
+  });
+});
+
+describe('clockAt', () => {
+  const fix = (atMs: number, offsetMs: number, uncertaintyMs: number): ClockFix => ({ atMs, offsetMs, uncertaintyMs });
+
+  it('is the fix itself at its own time', () => {
+    const first = clockAt([fix(0, 10, 0.3), fix(100_000, 11.4, 0.2)], 0);
+    expect(first.offsetMs).toBeCloseTo(10, 9);
+    expect(first.uncertaintyMs).toBeCloseTo(0.3, 9);
+    const last = clockAt([fix(100_000, 11.4, 0.2), fix(0, 10, 0.3)], 100_000);
+    expect(last.offsetMs).toBeCloseTo(11.4, 9);
+    expect(last.uncertaintyMs).toBeCloseTo(0.2, 9);
+  });
+
+  it('between two fixes spans both of their intervals, wherever the offset stepped', () => {
+    // A guest clock 1.4 ms further ahead after a loaded 100 s round (measured under TCG).
+    for (const t of [1, 50_000, 99_999]) {
+      const at = clockAt([fix(0, 279.73, 0.26), fix(100_000, 281.13, 0.29)], t);
+      expect(at.offsetMs - at.uncertaintyMs).toBeCloseTo(279.47, 9);
+      expect(at.offsetMs + at.uncertaintyMs).toBeCloseTo(281.42, 9);
+    }
+  });
+
+  it('uses the nearest fixes on each side, and of two at one time the tighter', () => {
+    const fixes = [fix(0, 0, 5), fix(10_000, 1, 0.1), fix(10_000, 1, 3), fix(20_000, 1.2, 0.1), fix(30_000, 9, 0.1)];
+    const at = clockAt(fixes, 15_000);
+    expect(at.offsetMs).toBeCloseTo(1.1, 9);
+    expect(at.uncertaintyMs).toBeCloseTo(0.2, 9);
+  });
+
+  it('beyond the fixes widens the nearest one by the drift allowance', () => {
+    const at = clockAt([fix(0, 3, 0.2), fix(1_000, 3, 0.1)], 11_000);
+    expect(at.offsetMs).toBe(3);
+    expect(at.uncertaintyMs).toBeCloseTo(0.1 + MAX_CLOCK_DRIFT_PPM * 1e-6 * 10_000, 9);
+    expect(clockAt([fix(1_000, 3, 0.1)], 0, 100).uncertaintyMs).toBeCloseTo(0.1 + 0.1, 9);
+  });
+
+  it('refuses no usable fix', () => {
+    expect(() => clockAt([], 0)).toThrow(expect.objectContaining({ code: 'ATP_CLOCK_NO_SAMPLES' }));
+    expect(() => clockAt([fix(Number.NaN, 1, 1)], 0)).toThrow(expect.objectContaining({ code: 'ATP_CLOCK_NO_SAMPLES' }));
+    expect(() => clockAt([fix(0, 1, 1)], Number.NaN)).toThrow(expect.objectContaining({ code: 'ATP_CLOCK_NO_SAMPLES' }));
+  });
+
+  it('property: the true offset lies within the bound for a clock that drifts and steps one way, between and beyond its fixes', () => {
+    fc.assert(
+      fc.property(
+        fc.double({ min: -1e6, max: 1e6, noNaN: true }),
+        fc.double({ min: 0, max: MAX_CLOCK_DRIFT_PPM, noNaN: true }),
+        fc.double({ min: 0, max: 5, noNaN: true }),
+        fc.double({ min: 0, max: 0.99, noNaN: true }),
+        fc.boolean(),
+        // Each fix: its interval's half width and where the truth lies in it (-1..1).
+        fc.array(fc.tuple(fc.double({ min: 0, max: 5, noNaN: true }), fc.double({ min: -1, max: 1, noNaN: true })), { minLength: 1, maxLength: 6 }),
+        fc.double({ min: -0.2, max: 1.2, noNaN: true }),
+        (base, ppm, step, stepAt, down, intervals, where) => {
+          const span = 120_000;
+          const sign = down ? -1 : 1;
+          // Monotone: a drift and a step in the same direction, the step within the fixes' span.
+          const truth = (t: number): number => base + sign * (ppm * 1e-6 * t + (t > stepAt * span ? step : 0));
+          const fixes = intervals.map(([u, e], i) => {
+            const atMs = intervals.length === 1 ? stepAt * span : (i * span) / (intervals.length - 1);
+            return fix(atMs, truth(atMs) + e * u, u);
+          });
+          const t = where * span;
+          const at = clockAt(fixes, t);
+          // A lone fix sits at the step: beyond a fix only drift is allowed for, so skip the side the step is on.
+          if (intervals.length === 1 && t > stepAt * span) return;
+          expect(Math.abs(at.offsetMs - truth(t))).toBeLessThanOrEqual(at.uncertaintyMs + 1e-6 * Math.max(1, Math.abs(base)));
         },
       ),
     );

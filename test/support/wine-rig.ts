@@ -1,9 +1,10 @@
 /**
  * The closest this machine gets to a Windows desktop, for the Windows agent's
  * real-input tests: Xvfb on a free display (1024x768), a fresh wine prefix
- * (win10), wine's Notepad maximised and focused (wine hands X input to its
- * low-level hooks only while one of its windows has the focus; there is no
- * window manager, so focus is set with xdotool), the win-x64 single-file agent
+ * (win10), wine's Notepad covering the whole screen and focused (wine hands X
+ * input to its low-level hooks only while one of its windows has the focus, and
+ * pointer motion only over its windows; there is no window manager, so size and
+ * focus are set with xdotool and the size is checked), the win-x64 single-file agent
  * running `run --capture windows-hooks` against a real AgentHub over TCP, and
  * an XdotoolInjector for the display. stop() takes everything down.
  */
@@ -87,9 +88,16 @@ export async function startWineRig(): Promise<WineRig> {
     if (cfg.code !== 0) throw new Error(`winecfg /v win10 failed (${String(cfg.code)}): ${cfg.stderr.slice(-2000)}`);
 
     children.push(spawn(wine, ['notepad'], { cwd: scratch, env, stdio: 'ignore' }));
-    const window = (await xdo(xdotool, env, ['search', '--sync', '--limit', '1', '--name', 'Notepad'])).split('\n')[0] ?? '';
+    // Only once it is mapped: wine names the window before it maps it, and mapping puts it back at its
+    // default place and size (4,23 721x519 here), which leaves the screen's corners to the root window,
+    // where wine sees no pointer motion (seen: 6 of 8 windows sized before the map lost the size).
+    const window = (await xdo(xdotool, env, ['search', '--sync', '--onlyvisible', '--limit', '1', '--name', 'Notepad'])).split('\n')[0] ?? '';
     await xdo(xdotool, env, ['windowmove', '--sync', window, '0', '0', 'windowsize', '--sync', window, String(WINE_RIG_SCREEN.width), String(WINE_RIG_SCREEN.height)]);
     await xdo(xdotool, env, ['windowfocus', '--sync', window]);
+    const geometry = await xdo(xdotool, env, ['getwindowgeometry', '--shell', window]);
+    const want = `X=0 Y=0 WIDTH=${WINE_RIG_SCREEN.width} HEIGHT=${WINE_RIG_SCREEN.height}`;
+    const got = ['X', 'Y', 'WIDTH', 'HEIGHT'].map((k) => new RegExp(`^${k}=.*$`, 'm').exec(geometry)?.[0] ?? `${k}=?`).join(' ');
+    if (got !== want) throw new Error(`Notepad (window ${window}) does not cover the screen, so pointer moves at its edges reach no wine window: ${got}, expected ${want}`);
 
     hub = await AgentHub.create({ auth: { tokens: [TOKEN] } });
     const tcp = await hub.listenTcp({ host: '127.0.0.1', port: 0 });

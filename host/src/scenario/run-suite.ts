@@ -8,7 +8,8 @@
  *     button transitions caught up with what was sent, then for quiet, bounded by
  *     its timeout; pointer expectations are checked right there;
  *  4. the verify engine matches everything sent against everything observed,
- *     with the hub's clock estimate for latency.
+ *     with the target's clock read before and after the suite (the offset at
+ *     each send's time), else the hub's estimate, for latency.
  * Pointer groups (a move, a click, one part of a drag, a wheel) go one at a time,
  * each waiting until its effect was observed (button transitions, wheel event,
  * position): QEMU's USB tablet merges queued reports that have the same button
@@ -30,7 +31,7 @@ import { Pacer, type ActionGroup } from '../inject/pacing.js';
 import type { ProgressState } from '../report/progress.js';
 import { hostNow } from '../util/clock.js';
 import { timerDelay } from '../util/timers.js';
-import { absToPixels, DEFAULT_TOLERANCES, verifySuite, type ClockInput, type Tolerances } from '../verify/index.js';
+import { absToPixels, clockAround, DEFAULT_TOLERANCES, verifySuite, type ClockInput, type Tolerances } from '../verify/index.js';
 import { interruptionReporter } from '../vm/libvirt/executors.js';
 import type { QmpExecutor } from '../vm/qmp/index.js';
 import { stepLabels } from './describe-step.js';
@@ -51,7 +52,7 @@ export interface SuiteTarget {
   qmp?: QmpExecutor;
   /**
    * A better clock-offset estimate than the hub's (e.g. qgaClockEstimate through
-   * the lab's qemu-ga), taken after the suite; the hub's when absent or failing.
+   * the lab's qemu-ga), taken before and after the suite; the hub's when absent or failing.
    */
   clock?: () => Promise<ClockInput>;
   /** Report target fields; default the suite's target.vm and host. */
@@ -220,8 +221,11 @@ export async function runSuite(loaded: LoadedSuite, target: SuiteTarget, options
     const step = Math.max(0, currentStep - 1);
     extra.push({ kind: 'error', step, message: `libvirt connection interrupted at step ${step} (${i.error.code}); reconnected after ${Math.round(i.reconnectedAfterMs)} ms`, observed: { command: i.command } });
   });
+  // A target's own clock is read before and after the suite: the offset moves during a run (verify/latency.ts).
+  let clockBefore: ClockInput | undefined;
   try {
     if (target.qmp !== undefined) await ensureGuestRunning(target.qmp);
+    clockBefore = await target.clock?.().catch(() => undefined);
     const obs = HubObservation.start(target.hub, target.agentId);
     observation = obs;
     status?.start();
@@ -273,7 +277,7 @@ export async function runSuite(loaded: LoadedSuite, target: SuiteTarget, options
   progress();
   failure ??= observation?.error();
 
-  const clock = (await target.clock?.().catch(() => undefined)) ?? target.hub.clock(target.agentId);
+  const clock = clockAround([clockBefore, await target.clock?.().catch(() => undefined)]) ?? target.hub.clock(target.agentId);
   const observed = observation?.events ?? [];
   const expectText = scenario.observer.kind === 'web' ? textExpectation(plan) : undefined;
   const result = verifySuite({
@@ -281,7 +285,7 @@ export async function runSuite(loaded: LoadedSuite, target: SuiteTarget, options
     observed,
     screen: injector.screen,
     tolerances,
-    ...(clock === undefined ? {} : { clock: { offsetMs: clock.offsetMs, uncertaintyMs: clock.uncertaintyMs } }),
+    ...(clock === undefined ? {} : { clock }),
     ...(expectText === undefined ? {} : { expectText }),
   });
   const findings = [...result.findings, ...extra, ...latencyBudgetFindings(budgets, result.latency), ...noticeFindings(observation?.notices ?? [])];

@@ -7,15 +7,26 @@
  * is the value at rank ceil(p/100 · n) (1-based), always an observed value, never
  * an interpolation.
  *
+ * The offset of each pair. With `clock.fixes` (estimates with their times, e.g.
+ * one before and one after the suite), each pair gets the offset valid at its
+ * send time and that offset's own bound (clockAt in protocol-schemas clock.ts):
+ * a guest clock moves against the host's during a run (1-1.5 ms in a loaded
+ * 100 s run under TCG), so one offset from the end of the run misplaces the
+ * early events by that much while claiming the bound of one exchange. The send
+ * time stands in for the event's time: the offset moves microseconds within a
+ * latency. Without fixes every pair gets `clock.offsetMs ± uncertaintyMs`.
+ * `clockUncertaintyMs` in the stats is the largest bound any pair was given.
+ *
  * Negative latencies. Input cannot arrive before it was sent, so a latency below
- * −(uncertainty + slack) means the clock estimate is wrong (a stepped guest
- * clock, a skewed ping). The values are NOT clamped: the statistics stay what
- * was measured, and one finding of kind 'error' says how many were impossible and
+ * −(its clock uncertainty + slack) means the clock estimate is wrong (a stepped
+ * guest clock, a skewed ping) or a send time is (stamped after the input had
+ * already left). The values are NOT clamped: the statistics stay what was
+ * measured, and one finding of kind 'error' says how many were impossible and
  * by how much. That finding concerns the measurement, not the input: it does not
  * fail the verdict (matching is by order, never by time). Negatives within the
  * uncertainty are expected noise and pass silently.
  */
-import type { ClockEstimate, Finding } from '@atp/protocol';
+import { clockAt, clockFixOf, type ClockEstimate, type ClockFix, type Finding } from '@atp/protocol';
 import type { LatencyPair } from './types.js';
 
 export interface LatencyStats {
@@ -28,7 +39,8 @@ export interface LatencyStats {
   clockUncertaintyMs: number;
 }
 
-export type ClockInput = Pick<ClockEstimate, 'offsetMs' | 'uncertaintyMs'>;
+/** The offset estimate (its summary) and, when known, the fixes it varied through. */
+export type ClockInput = Pick<ClockEstimate, 'offsetMs' | 'uncertaintyMs'> & { atMs?: number; fixes?: readonly ClockFix[] };
 
 /** Nearest-rank percentile of ascending-sorted values (p in 0..100); NaN for none. */
 export function nearestRank(sorted: readonly number[], p: number): number {
@@ -37,8 +49,33 @@ export function nearestRank(sorted: readonly number[], p: number): number {
   return sorted[Math.min(rank, sorted.length) - 1] ?? Number.NaN;
 }
 
+/**
+ * The clock of a suite from estimates taken around it (oldest first; a failed
+ * one is undefined): the latest is the summary, and the fixes are every fix an
+ * estimate carries, or the estimate itself when it says when it was taken.
+ * Undefined when there is none.
+ */
+export function clockAround(estimates: readonly (ClockInput | undefined)[]): ClockInput | undefined {
+  const present = estimates.filter((e): e is ClockInput => e !== undefined);
+  const latest = present[present.length - 1];
+  if (latest === undefined) return undefined;
+  const fixes = present.flatMap((e): ClockFix[] => {
+    if (e.fixes !== undefined && e.fixes.length > 0) return [...e.fixes];
+    const fix = clockFixOf(e);
+    return fix === undefined ? [] : [fix];
+  });
+  return { offsetMs: latest.offsetMs, uncertaintyMs: latest.uncertaintyMs, ...(fixes.length === 0 ? {} : { fixes }) };
+}
+
+/** The clock offset (and its bound) that applies to a pair sent at `sentAt`. */
+export function offsetFor(sentAt: number, clock: ClockInput): { offsetMs: number; uncertaintyMs: number } {
+  const fixes = clock.fixes ?? [];
+  if (fixes.length > 0 && Number.isFinite(sentAt)) return clockAt(fixes, sentAt);
+  return { offsetMs: clock.offsetMs, uncertaintyMs: Math.max(0, clock.uncertaintyMs) };
+}
+
 export function latencyOf(pair: LatencyPair, clock: ClockInput): number {
-  return pair.t - clock.offsetMs - pair.sentAt;
+  return pair.t - offsetFor(pair.sentAt, clock).offsetMs - pair.sentAt;
 }
 
 export interface LatencyResult {
@@ -51,10 +88,11 @@ export interface LatencyResult {
 }
 
 export function computeLatency(pairs: readonly LatencyPair[], clock: ClockInput, slackMs = 1): LatencyResult {
-  const values = pairs.map((p) => latencyOf(p, clock));
-  const finite = values.filter((v) => Number.isFinite(v));
-  if (finite.length === 0) return { values };
-  const sorted = [...finite].sort((a, b) => a - b);
+  const offsets = pairs.map((p) => offsetFor(p.sentAt, clock));
+  const values = pairs.map((p, i) => p.t - (offsets[i]?.offsetMs ?? clock.offsetMs) - p.sentAt);
+  const measured = values.flatMap((v, i) => (Number.isFinite(v) ? [{ v, u: offsets[i]?.uncertaintyMs ?? 0 }] : []));
+  if (measured.length === 0) return { values };
+  const sorted = measured.map((m) => m.v).sort((a, b) => a - b);
   const stats: LatencyStats = {
     n: sorted.length,
     p50Ms: nearestRank(sorted, 50),
@@ -62,10 +100,9 @@ export function computeLatency(pairs: readonly LatencyPair[], clock: ClockInput,
     p99Ms: nearestRank(sorted, 99),
     maxMs: sorted[sorted.length - 1] ?? Number.NaN,
     clockOffsetMs: clock.offsetMs,
-    clockUncertaintyMs: Math.max(0, clock.uncertaintyMs),
+    clockUncertaintyMs: measured.reduce((max, m) => Math.max(max, m.u), 0),
   };
-  const limit = -(stats.clockUncertaintyMs + slackMs);
-  const impossible = sorted.filter((v) => v < limit);
+  const impossible = measured.filter((m) => m.v < -(m.u + slackMs)).sort((a, b) => a.v - b.v);
   const result: LatencyResult = { stats, values };
   const worst = impossible[0];
   if (worst !== undefined) {
@@ -73,9 +110,9 @@ export function computeLatency(pairs: readonly LatencyPair[], clock: ClockInput,
       kind: 'error',
       message:
         `${impossible.length} of ${sorted.length} latencies are negative beyond the clock uncertainty ` +
-        `(min ${worst.toFixed(1)} ms, uncertainty ±${stats.clockUncertaintyMs.toFixed(1)} ms): the clock offset estimate ` +
+        `(min ${worst.v.toFixed(1)} ms, uncertainty ±${worst.u.toFixed(1)} ms): the clock offset estimate ` +
         `(${clock.offsetMs.toFixed(1)} ms) is wrong, latency figures are unreliable`,
-      observed: { impossible: impossible.length, minLatencyMs: worst, clockOffsetMs: clock.offsetMs, clockUncertaintyMs: stats.clockUncertaintyMs },
+      observed: { impossible: impossible.length, minLatencyMs: worst.v, clockOffsetMs: clock.offsetMs, clockUncertaintyMs: worst.u },
     };
   }
   return result;

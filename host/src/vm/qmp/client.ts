@@ -13,8 +13,12 @@
  *   (never sent). Without reconnect the client goes to 'closed' and later
  *   commands reject ATP_QMP_DISCONNECTED; after `close()` they reject ATP_QMP_CLOSED.
  * - Bad bytes from QEMU never throw: they are counted and reported to 'error' listeners.
- * - A command's `onSent` hook hears hostNow() right after its bytes are handed
+ * - A command's `onSent` hook hears hostNow() just before its bytes are handed
  *   to the socket, so a wait for 'ready' is not counted as time on the wire.
+ *   Before, not after: the write wakes QEMU, which on a busy host can take this
+ *   thread's CPU and deliver the input to the guest before the write returns
+ *   (measured here: 6-11 ms later), so a stamp after the write could postdate
+ *   the guest's own timestamp of the event.
  */
 import { AtpError, backoffDelay, type BackoffOptions } from '@atp/protocol';
 import { encodeQmpCommand, type QmpDecoded } from './codec.js';
@@ -206,7 +210,7 @@ export class QmpClient implements QmpExecutor {
     for (const waiter of [...this.readyWaiters]) waiter.ready();
   }
 
-  /** Writes one command; `onSent` hears the moment the bytes go to the socket (after any wait for 'ready'). */
+  /** Writes one command; `onSent` hears the moment just before the bytes go to the socket (after any wait for 'ready'). */
   private send(link: QmpLink, command: string, args: Record<string, unknown> | undefined, timeoutMs: number, oob: boolean, onSent?: SentHook): Promise<unknown> {
     if (link.down) return Promise.reject(new AtpError('ATP_QMP_DISCONNECTED', `${command}: not sent, the QMP connection is closed`, { details: { command } }));
     const id = this.pending.allocateId();
@@ -218,8 +222,8 @@ export class QmpClient implements QmpExecutor {
       return Promise.reject(new AtpError('ATP_SCHEMA_INVALID', `${command}: arguments cannot be encoded as JSON`, { cause, details: { command } }));
     }
     const reply = this.pending.track(id, command, timeoutMs);
-    link.write(bytes);
     reportSent(onSent);
+    link.write(bytes);
     return reply;
   }
 
