@@ -7,7 +7,7 @@
  * Rules:
  * - One command at a time (a FIFO queue); each call has its own timeout, which
  *   covers waiting for a (re)start as well. A call's `onSent` hears the moment
- *   its line is written, i.e. after its wait in the queue and for a (re)start.
+ *   just before its line is written, i.e. after its wait in the queue and for a (re)start.
  * - A timeout kills virsh (the command cannot be cancelled otherwise): the call
  *   rejects ATP_LIBVIRT_TIMEOUT. If virsh exits mid-call the call rejects
  *   ATP_LIBVIRT_CONNECTION. A connection error printed by virsh also kills it.
@@ -256,8 +256,9 @@ export class VirshProcess implements VirshRunner {
           resolve([w?.stdout ?? '', w?.stderr ?? '']);
         },
       };
-      live.child.stdin.write(text);
+      // Stamped before the write, as QmpClient does: the write wakes virsh, which may run before this thread does again.
       reportSent(onSent);
+      live.child.stdin.write(text);
       this.scan(live);
     });
   }

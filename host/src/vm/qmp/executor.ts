@@ -14,8 +14,9 @@ export interface QmpExecuteOptions {
   /**
    * Called with hostNow() when the command is actually written out, after any
    * queueing in the executor (waiting for a reconnect, for a busy virsh):
-   * QmpClient calls it as it writes to the socket, the virsh executor as it
-   * writes the line to an interactive virsh (or spawns a per-call one). A
+   * QmpClient calls it just before it writes to the socket, the virsh executor
+   * just before it writes the line to an interactive virsh (or once a per-call
+   * one is spawned). A
    * wrapper that resends a call (reconnectingQmpExecutor) calls it again for the
    * resend. Not called when the command never left. Executors that cannot tell
    * do not call it, so callers keep a fallback time. Synchronous; what it
