@@ -18,6 +18,14 @@ import { WebInjector } from './support/web-injector.js';
 import { startRig, waitForLinkState, type Rig } from './support/web-verifier.js';
 
 const ARTIFACTS = path.resolve('.vitest-artifacts', 'web-verifier');
+/**
+ * A test here waits, each bounded on its own, for the page's link (20 s), the
+ * hub's acks (20 s), the suite's checkpoints and the banner (20 s): under a
+ * loaded CI machine (VM tests beside it) their sum passed vitest's 30 s default
+ * once, with nothing wrong. The bound is their sum; a hang still fails at the
+ * wait that hangs, with its own message.
+ */
+const TEST_MS = 90_000;
 let rig: Rig;
 
 beforeAll(async () => {
@@ -116,7 +124,7 @@ describe('web observer suites in Chromium', () => {
     const png = await readFile(file);
     expect(png.subarray(1, 4).toString('ascii')).toBe('PNG');
     expect([png.readUInt32BE(16), png.readUInt32BE(20)]).toEqual([1024, 768]);
-  });
+  }, TEST_MS);
 
   it('names a dropped key, fails the suite and shows FAIL', async () => {
     const { page } = rig;
@@ -134,7 +142,7 @@ describe('web observer suites in Chromium', () => {
 
     expect(await bannerLabel(page, 'fail')).toBe('FAIL');
     expect(await page.locator('#verdict-detail').textContent()).toContain('web drop');
-  });
+  }, TEST_MS);
 
   it('reports a layout mismatch as wrongText with the per-character diff', async () => {
     const { page } = rig;
@@ -157,5 +165,5 @@ describe('web observer suites in Chromium', () => {
     ]);
     expect(finding?.expected).toEqual({ text: 'zebra yes' });
     expect(await bannerLabel(page, 'fail')).toBe('FAIL');
-  });
+  }, TEST_MS);
 });
