@@ -20,10 +20,9 @@ import { startRig, waitForLinkState, type Rig } from './support/web-verifier.js'
 const ARTIFACTS = path.resolve('.vitest-artifacts', 'web-verifier');
 /**
  * A test here waits, each bounded on its own, for the page's link (20 s), the
- * hub's acks (20 s), the suite's checkpoints and the banner (20 s): under a
- * loaded CI machine (VM tests beside it) their sum passed vitest's 30 s default
- * once, with nothing wrong. The bound is their sum; a hang still fails at the
- * wait that hangs, with its own message.
+ * injector's offset probe (10 s), the hub's acks (20 s), the suite's
+ * checkpoints and the banner (20 s): the test's bound is their sum, so a hang
+ * fails at the wait that hangs, with its own message.
  */
 const TEST_MS = 90_000;
 let rig: Rig;

@@ -45,11 +45,23 @@ export class WebInjector implements Injector {
   static async create(page: Page, options: WebInjectorOptions = {}): Promise<WebInjector> {
     const screen = await page.evaluate(() => ({ width: window.screen.width, height: window.screen.height }));
     await page.mouse.move(3, 3);
-    const probe = page.evaluate(
-      () => new Promise<{ x: number; y: number }>((resolve) => addEventListener('pointermove', (e) => resolve({ x: e.screenX - e.clientX, y: e.screenY - e.clientY }), { once: true })),
-    );
+    // The listener is in place before the probe move is sent (an evaluate left pending could lose the race with the
+    // move on a loaded machine, and wait forever); its wait is bounded.
+    await page.evaluate(() => {
+      const w = window as unknown as { atpOffsetProbe?: Promise<{ x: number; y: number }> };
+      w.atpOffsetProbe = new Promise((resolve) => addEventListener('pointermove', (e) => resolve({ x: e.screenX - e.clientX, y: e.screenY - e.clientY }), { once: true }));
+    });
     await page.mouse.move(4, 4);
-    const offset = await probe;
+    const offset = await page.evaluate(async () => {
+      const w = window as unknown as { atpOffsetProbe?: Promise<{ x: number; y: number }> };
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const late = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error('the page saw no pointermove within 10 s of the probe move')), 10_000)));
+      try {
+        return await Promise.race([w.atpOffsetProbe ?? late, late]);
+      } finally {
+        clearTimeout(timer);
+      }
+    });
     const injector = new WebInjector(page, screen, offset, options.wheelPxPerNotch ?? 100);
     injector.x = 4 + offset.x;
     injector.y = 4 + offset.y;
