@@ -4,7 +4,9 @@
  * model: a suite written as YAML creates a desk pool, starts it, waits for it
  * and for the agents, types into every VM, runs commands through qemu-ga,
  * binds a user, reads display details, narrows the VMs, shuts down and
- * deletes the pool, leaving no domain. Then the failures: a VM the platform
+ * deletes the pool, leaving no domain; the other platform actions as steps
+ * (disable/enable, vmStatus, a forced reboot with typing before and after it,
+ * deleting a VM). Then the failures: a VM the platform
  * refuses to start (SimFaults.batchError) fails that step naming it and skips
  * everything but the `always: true` cleanup (exit 3: nothing verified); a
  * command with the wrong exit code fails its step naming the VM and skips the
@@ -214,6 +216,67 @@ steps:
       expect(JSON.stringify(report)).not.toContain(key);
       expect(ran.lines.join('\n')).not.toContain(key);
 
+      expect((await virshNames()).filter((n) => n.startsWith(prefix))).toEqual([]);
+      expect((await client.pools()).map((p) => p.name)).not.toContain(`${t}-pool`);
+    },
+    TEST_MS,
+  );
+
+  it(
+    'the other platform actions as steps: disable/enable the pool, vmStatus, a forced reboot and typing again once the agent is back, delete the VM: exit 0',
+    async () => {
+      const t = tag();
+      const prefix = `${t}r`;
+      const vm = `${prefix}-1`;
+      const suite = load(`
+version: 2
+name: pool-reboot
+target: { platform: sim, pool: '\${pool.name}' }
+observer: agent
+defaults: { timeoutMs: 30000 }
+steps:
+  - as: pool
+    vdi: { createPool: { name: ${t}-pool, model: ${template?.name ?? ''}, amount: 1, prefix: ${prefix}, timeoutMs: ${TASK_MS} } }
+  - vdi: { disablePool: { pool: '\${pool.name}' } }
+  - vdi: { enablePool: { pool: '\${pool.id}' } }
+  - vdi: { start: { on: { vms: [${vm}] }, timeoutMs: ${TASK_MS} } }
+  - waitFor: { vmStatus: { vm: ${vm}, status: running }, timeoutMs: ${TASK_MS}, pollMs: 500 }
+  - waitFor: { agentConnected: true, timeoutMs: ${TASK_MS} }
+  - type: before
+  - expect: { keys: exact }
+  - vdi: { reboot: { on: { pool: '\${pool.name}' }, force: true, timeoutMs: ${TASK_MS} } }
+  - waitFor: { poolStatus: { pool: '\${pool.name}', status: running }, timeoutMs: ${TASK_MS}, pollMs: 500 }
+  - waitFor: { agentConnected: true, timeoutMs: ${TASK_MS} }
+  - type: after
+  - expect: { keys: exact }
+  - vdi: { delete: { on: { vms: [${vm}] } } }
+  - always: true
+    vdi: { deletePool: { pool: ${t}-pool } }
+`);
+      const ran = await runSuite(suite, prefix);
+      const { report, detail } = ran;
+      expect(summary(report.steps), detail).toEqual([
+        [0, 'vdi', 'ok'],
+        [1, 'vdi', 'ok'],
+        [2, 'vdi', 'ok'],
+        [3, 'vdi', 'ok'],
+        [4, 'waitFor', 'ok'],
+        [5, 'waitFor', 'ok'],
+        [6, 'input', 'ok'],
+        [8, 'vdi', 'ok'],
+        [9, 'waitFor', 'ok'],
+        [10, 'waitFor', 'ok'],
+        [11, 'input', 'ok'],
+        [13, 'vdi', 'ok'],
+        [14, 'vdi', 'ok'],
+      ]);
+      expect(ran.exitCode, detail).toBe(0);
+      // One suite per block, both on the one VM: typing before and after the reboot each arrived exactly.
+      expect(report.suites.map((s) => [s.name, s.target.vm, s.verdict]), detail).toEqual([
+        ['pool-reboot · steps 6–7', vm, 'pass'],
+        ['pool-reboot · steps 11–12', vm, 'pass'],
+      ]);
+      expect(report.steps?.find((s) => s.step === 8)?.vms?.map((v) => [v.vm, v.ok])).toEqual([[vm, true]]);
       expect((await virshNames()).filter((n) => n.startsWith(prefix))).toEqual([]);
       expect((await client.pools()).map((p) => p.name)).not.toContain(`${t}-pool`);
     },
