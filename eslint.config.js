@@ -8,7 +8,7 @@ import { createTypeScriptImportResolver } from 'eslint-import-resolver-typescrip
 /** Host layers from the ground up; a layer may import only layers below it. */
 const hostLayers = [
   ['util'],
-  ['vm', 'vdi'],
+  ['vm', 'vdi', 'display'],
   ['inject'],
   ['hub'],
   ['verify'],

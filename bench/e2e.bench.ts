@@ -21,7 +21,8 @@ import { baseEnv, printTable, quantile, round, type BenchResult } from './suppor
 const RATES = [30, 60, 120, 240, 480];
 const KEYS = 300;
 
-function text(n: number, seed: number): string {
+/** n pseudo-random letters (lower and upper case) from `seed`: the same keys for every run with that seed. */
+export function benchText(n: number, seed: number): string {
   const letters = 'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ';
   let x = seed;
   let out = '';
@@ -32,8 +33,9 @@ function text(n: number, seed: number): string {
   return out;
 }
 
-const suiteText = (keys: number, seed: number): string =>
-  `version: 1\nname: bench-${seed}\ntarget: { vm: lab, layout: us }\nobserver: agent\ndefaults: { timeoutMs: 10000 }\nsteps:\n  - type: ${JSON.stringify(text(keys, seed))}\n  - expect: { keys: exact }\n`;
+/** A suite that types benchText(keys, seed) and expects exactly those keys. */
+export const benchSuiteText = (keys: number, seed: number): string =>
+  `version: 1\nname: bench-${seed}\ntarget: { vm: lab, layout: us }\nobserver: agent\ndefaults: { timeoutMs: 10000 }\nsteps:\n  - type: ${JSON.stringify(benchText(keys, seed))}\n  - expect: { keys: exact }\n`;
 
 interface Row {
   run: string;
@@ -53,7 +55,7 @@ export async function run(): Promise<BenchResult> {
   const rows: Row[] = [];
   try {
     const go = async (label: string, pacing: PacingFlags, seed: number, keys = KEYS): Promise<Row> => {
-      const loaded = parseSuiteText(suiteText(keys, seed), `${label}.yaml`);
+      const loaded = parseSuiteText(benchSuiteText(keys, seed), `${label}.yaml`);
       const injector = new QmpInjector({ executor: lab.qmp, screen: loaded.scenario.target.screen });
       const r: SuiteRun = await runSuite(loaded, { injector, hub: lab.hub, agentId: lab.agentId, qmp: lab.qmp, clock: lab.clock }, { pacing });
       await injector.close();

@@ -29,10 +29,11 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 # run a real sshd on 127.0.0.1. xvfb and xdotool: the Windows-hook test rig (an X
 # display for wine, and input sent into it). qemu-utils: qemu-img makes the
 # qcow2 overlays of cloned domains (vm clone, the platform simulator's pools).
+# openssl: the lab makes a CA and a server certificate for its SPICE TLS port.
 # The lab VM's kernel and busybox are not installed: the lab fetches them with
 # `apt-get download`, which needs current package lists.
 apt_packages=(qemu-system-x86 qemu-guest-agent xkb-data x11proto-dev libx11-data chromium
-  libvirt-daemon libvirt-daemon-driver-qemu libvirt-clients qemu-utils
+  libvirt-daemon libvirt-daemon-driver-qemu libvirt-clients qemu-utils openssl
   wine wine64 osslsigncode shellcheck file
   openssh-server openssh-client
   xvfb xdotool)

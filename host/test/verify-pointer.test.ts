@@ -8,9 +8,9 @@ import {
   computeLatency,
   diffText,
   nearestRank,
-  pixelToAbsAxis,
   verifySuite,
 } from '../src/verify/index.js';
+import { pixelToAbs } from '../src/inject/pointer-scale.js';
 
 const T0 = 1_700_000_000_000;
 const SCREEN = { width: 1024, height: 768 };
@@ -21,7 +21,7 @@ function sent(actions: InputAction[], step?: number): InjectedAction[] {
 
 let seq = 0;
 const ev = (e: Record<string, unknown>): ObservedEvent => ({ seq: ++seq, t: T0 + 1000 + seq, device: 'tablet', ...e }) as ObservedEvent;
-const abs = (xPx: number, yPx: number): ObservedEvent => ev({ kind: 'abs', x: pixelToAbsAxis(xPx, SCREEN.width), y: pixelToAbsAxis(yPx, SCREEN.height) });
+const abs = (xPx: number, yPx: number): ObservedEvent => ev({ kind: 'abs', x: pixelToAbs(xPx, SCREEN.width), y: pixelToAbs(yPx, SCREEN.height) });
 const btn = (button: string, action: 'down' | 'up'): ObservedEvent => ev({ kind: 'button', button, action });
 
 describe('absolute coordinates', () => {
@@ -34,13 +34,13 @@ describe('absolute coordinates', () => {
     expect(absAxisToPixel(7, 5, 5, 640)).toBe(0);
     expect(absToPixels(32767, 0, SCREEN)).toEqual({ x: 1023, y: 0 });
     expect(absToPixels(50, 100, SCREEN, { xMin: 0, xMax: 100, yMin: 0, yMax: 100 })).toEqual({ x: 512, y: 767 });
-    expect(pixelToAbsAxis(1023, 1024)).toBe(32767);
+    expect(pixelToAbs(1023, 1024)).toBe(32767);
   });
 
   it("round-trips every pixel through the injector's inverse", () => {
     fc.assert(
       fc.property(fc.integer({ min: 2, max: 16384 }).chain((w) => fc.tuple(fc.constant(w), fc.integer({ min: 0, max: w - 1 }))), ([w, px]) => {
-        expect(absAxisToPixel(pixelToAbsAxis(px, w), 0, 0x7fff, w)).toBe(px);
+        expect(absAxisToPixel(pixelToAbs(px, w), 0, 0x7fff, w)).toBe(px);
       }),
     );
   });

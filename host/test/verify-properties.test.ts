@@ -18,7 +18,8 @@ import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import type { Finding, KeyId, ObservedEvent } from '@atp/protocol';
 import type { InjectedAction, InputAction, PointerButton } from '../src/inject/actions.js';
-import { nearestRank, pixelToAbsAxis, verifySuite, type Tolerances, type VerifyResult } from '../src/verify/index.js';
+import { nearestRank, verifySuite, type Tolerances, type VerifyResult } from '../src/verify/index.js';
+import { pixelToAbs } from '../src/inject/pointer-scale.js';
 
 const MAIN = [...'ABCDEFGHIJKLMNOP'].map((c) => `KEY_${c}`);
 const REPLACEMENTS = [...'QRSTUVWXYZ'].map((c) => `KEY_${c}`);
@@ -207,7 +208,7 @@ describe('verify properties', () => {
         };
         for (const op of pointerOps) {
           if (op.kind === 'move') {
-            const ax = { x: pixelToAbsAxis(op.x, SCREEN.width), y: pixelToAbsAxis(op.y, SCREEN.height) };
+            const ax = { x: pixelToAbs(op.x, SCREEN.width), y: pixelToAbs(op.y, SCREEN.height) };
             const changed = ax.x !== pos.x || ax.y !== pos.y;
             pos = ax;
             sendPointer({ kind: 'move', x: op.x, y: op.y }, changed ? { kind: 'abs', ...ax } : undefined);

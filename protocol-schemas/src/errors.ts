@@ -96,6 +96,9 @@ export const ERROR_CODES = {
   ATP_INJECT_LAYOUT_DATA: 'The layout generator could not read or parse its XKB symbols, keysymdef.h or Compose data (missing Debian package xkb-data, x11proto-dev or libx11-data, or a syntax it does not know).',
   ATP_INJECT_FEEDBACK_TIMEOUT: 'Closed-loop pacing: the observer did not report the keys in flight within the timeout; the message says how many were in flight.',
   ATP_INJECT_CLOSED: 'The injector or pacer was closed by its owner; further sends are refused.',
+  ATP_INJECT_FAILED: 'An injector backend failed with an error that is not one of ATP\'s; the message says how many actions of the send went out before it (details.sent lists them).',
+  ATP_INJECT_ACTION_UNSUPPORTED: 'The injector cannot send this kind of action (VNC has no relative motion, SPICE\'s client mouse mode takes no relative motion); the message names the action and the injector.',
+  ATP_INJECT_UNKNOWN: 'An injector name is not one ATP has (qmp, spice, vnc), or the target cannot give that injector (no SPICE or VNC server); the message says which and why.',
 
   // libvirt (host/src/vm/libvirt)
   ATP_LIBVIRT_VIRSH: 'virsh could not be started, or printed something its driver cannot read (the interactive protocol broke); the message quotes it.',
@@ -171,6 +174,26 @@ export const ERROR_CODES = {
   ATP_VDI_GROUP_UNKNOWN: "No organisation unit with that distinguishedName in the platform's group tree; the message lists the units.",
   ATP_VDI_NAME_AMBIGUOUS: 'A name given to a vdi command matches more than one pool, model, VM or user; the message lists the ids to use instead.',
   ATP_VDI_VMS_FAILED: 'A vdi VM operation (start, stop, reboot, delete, bind-user) did not succeed for some VMs; the per-VM rows were printed and the message names each failed VM and why (exit code 1).',
+
+  // SPICE client (host/src/display/spice)
+  ATP_SPICE_CONNECT: 'Could not reach the SPICE server (TCP, unix socket or TLS handshake failed or timed out); the message names the endpoint.',
+  ATP_SPICE_AUTH: 'The SPICE server refused the ticket (wrong or missing password, or an expired one); the message names the endpoint and the channel.',
+  ATP_SPICE_PROTOCOL: 'The SPICE server sent something this client cannot decode (bad magic, unsupported version, a truncated or malformed message); the message says what was wrong.',
+  ATP_SPICE_SESSION_TAKEN: 'Another SPICE client connected and QEMU dropped this one (QEMU accepts one client); the message names the endpoint.',
+  ATP_SPICE_CLOSED: 'The SPICE connection closed or was reset (server gone, VM stopped or killed, or the client was closed); pending writes and waits rejected.',
+  ATP_SPICE_MOUSE_MODE: 'The SPICE server does not offer the mouse mode asked for (client mode needs an absolute pointing device such as usb-tablet); the message lists the modes offered.',
+
+  // VNC client (host/src/display/vnc)
+  ATP_VNC_CONNECT: 'Could not reach the VNC server (TCP or unix socket refused, unreachable or timed out; the server closed or refused the connection during the handshake; or no complete handshake in time); the message names the endpoint, never the password.',
+  ATP_VNC_AUTH: "The VNC server refused the authentication (wrong password, a password it wants but none was given, or no security type this client speaks); the message names the endpoint and quotes the server's reason.",
+  ATP_VNC_PROTOCOL: 'The VNC server sent something this RFB 3.8 client cannot decode (a bad version string, an unknown message type or encoding, a truncated or malformed message); the message says what was wrong.',
+  ATP_VNC_CLOSED: 'The VNC connection closed or failed (server gone, QEMU killed, a write the server did not take within the write timeout, or the client was closed by its owner); pending and later writes reject.',
+
+  // Display endpoints and TLS material (host/src/display endpoint sources, display/tls, the lab's display servers)
+  ATP_DISPLAY_URL: 'A display endpoint URL (spice://, spices://, vnc://, spice+unix://, vnc+unix://) or its options are invalid; the message names the field (scheme, host, port, path, query, password, ca).',
+  ATP_DISPLAY_NONE: 'The VM has no display server of the protocol asked for (no <graphics> of that type in the libvirt domain, no port yet because it is not running, no SPICE/VNC details from the platform, or a lab VM started without it); the message names the VM and the protocol.',
+  ATP_DISPLAY_CREDENTIALS: 'A display password or CA could not be read: the environment variable is empty, or the file is missing, unreadable, empty, too large, holds more than one line or is readable by group/other (a password file must be mode 0600); the message names the source, never the content.',
+  ATP_DISPLAY_TLS: 'TLS material for a display server could not be made or used: openssl failed or is missing, or a TLS-only display has no CA to verify it with; the message says which.',
 } as const satisfies Record<`ATP_${string}`, string>;
 
 export type AtpErrorCode = keyof typeof ERROR_CODES;

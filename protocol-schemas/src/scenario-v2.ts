@@ -26,7 +26,7 @@
  * Key names stay strings here; the host resolves them against the key table.
  */
 import { z } from 'zod';
-import { ObserverRefSchema, ScenarioDefaultsSchema, StepSchema, STEP_ACTIONS, DEFAULT_SCREEN, type ScenarioStep } from './scenario.js';
+import { ObserverRefSchema, ScenarioDefaultsSchema, StepSchema, STEP_ACTIONS, DEFAULT_SCREEN, InjectorKindSchema, MouseModeSchema, type ScenarioStep } from './scenario.js';
 import { toValidationIssues, typeName } from './validate.js';
 
 const ms = z.number().min(0);
@@ -210,7 +210,8 @@ export const ScenarioV2TargetSchema = z.strictObject({
   vms: name.optional(),
   exclude: name.optional(),
   limit: positiveInt.optional(),
-  injector: z.enum(['qmp']).default('qmp'),
+  injector: InjectorKindSchema.default('qmp'),
+  mouseMode: MouseModeSchema.optional(),
   layout: z.string().min(1).default('us'),
   screen: z.strictObject({ width: positiveInt, height: positiveInt }).default({ ...DEFAULT_SCREEN }),
   /** VMs verified at once (default all). */

@@ -145,12 +145,25 @@ export const ObserverRefSchema = z
 
 export const DEFAULT_SCREEN = { width: 1024, height: 768 } as const;
 
+/**
+ * How input enters the VM: qmp (QEMU's monitor, input-send-event), or as a thin
+ * client would, through QEMU's display server: spice (the SPICE inputs channel)
+ * or vnc (RFB). The CLI's --injector overrides a suite's choice.
+ */
+export const InjectorKindSchema = z.enum(['qmp', 'spice', 'vnc']);
+export type InjectorKind = z.output<typeof InjectorKindSchema>;
+/** SPICE's mouse modes: client (absolute positions; needs an absolute device in the guest) or server (relative motion). */
+export const MouseModeSchema = z.enum(['client', 'server']);
+export type MouseMode = z.output<typeof MouseModeSchema>;
+
 export const ScenarioTargetSchema = z.strictObject({
   /** VM name (libvirt domain or lab VM). */
   vm: z.string().min(1),
   /** Where the VM runs; absent = this machine. */
   host: z.string().min(1).optional(),
-  injector: z.enum(['qmp']).default('qmp'),
+  injector: InjectorKindSchema.default('qmp'),
+  /** SPICE only: the mouse mode to ask for (default client). */
+  mouseMode: MouseModeSchema.optional(),
   /** Guest keyboard layout, used to turn text into keys. */
   layout: z.string().min(1).default('us'),
   /** Guest screen size in pixels, for absolute pointer positions. */

@@ -64,6 +64,13 @@ describe('parseScenario', () => {
     expect(s.observer).toEqual({ kind: 'web', id: 'page-1' });
   });
 
+  it('takes the display injectors and SPICE mouse mode', () => {
+    const spice = parseScenario({ ...base, target: { vm: 'w11', injector: 'spice', mouseMode: 'server' }, steps: [{ wait: 0 }] });
+    expect(spice.target).toMatchObject({ injector: 'spice', mouseMode: 'server' });
+    expect(parseScenario({ ...base, target: { vm: 'w11', injector: 'vnc' }, steps: [{ wait: 0 }] }).target.injector).toBe('vnc');
+    expect(() => parseScenario({ ...base, target: { vm: 'w11', injector: 'spice', mouseMode: 'relative' }, steps: [{ wait: 0 }] }, 'suite.yaml')).toThrow(/target\.mouseMode: expected "client" \| "server", got "relative"/);
+  });
+
   it('says which action keys a step with none or several has', () => {
     const [none] = issuesOf([{ holdMs: 3 }]);
     expect(none?.path).toEqual(['steps', 0]);
@@ -116,7 +123,7 @@ describe('parseScenario', () => {
       [{ ...base, steps: [] }, 'steps: '],
       [{ ...base, name: undefined, steps: [{ wait: 1 }] }, 'name: missing'],
       [{ ...base, observer: 'agnet', steps: [{ wait: 1 }] }, 'observer: expected "agent" | "web", got "agnet"'],
-      [{ ...base, target: { vm: 'x', injector: 'vnc' }, steps: [{ wait: 1 }] }, 'target.injector: '],
+      [{ ...base, target: { vm: 'x', injector: 'rdp' }, steps: [{ wait: 1 }] }, 'target.injector: expected "qmp" | "spice" | "vnc", got "rdp"'],
       [{ ...base, target: { vm: 'x', screen: { width: 0, height: 1 } }, steps: [{ wait: 1 }] }, 'target.screen.width: '],
       [{ ...base, defaults: { pacing: 'fast' }, steps: [{ wait: 1 }] }, 'defaults.pacing: '],
       [{ ...base, stepz: [], steps: [{ wait: 1 }] }, 'stepz: unknown field'],

@@ -20,7 +20,7 @@ export interface E2eLab {
 }
 
 /** Boots the lab VM with the agent in a fresh temp state dir. */
-export async function startE2eLab(options: Pick<LabTargetOptions, 'extraDevices' | 'inputProfile' | 'keyboard'> = {}): Promise<E2eLab> {
+export async function startE2eLab(options: Pick<LabTargetOptions, 'extraDevices' | 'inputProfile' | 'keyboard' | 'display'> = {}): Promise<E2eLab> {
   requireBinary('qemu-system-x86_64', 'qemu-system-x86');
   requireBinary('qemu-ga', 'qemu-guest-agent');
   const stateDir = await mkdtemp(path.join(os.tmpdir(), 'atp-e2e-'));

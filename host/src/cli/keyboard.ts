@@ -5,26 +5,35 @@
  * through libvirt's qemu-monitor-command (QMP input-send-event), the same
  * injector `verify` uses. A paused domain is continued first (QEMU drops
  * input while paused). `--vms GLOB[@HOST]` instead of `--vm` types into
- * every matching running domain, one after the other.
+ * every matching running domain, one after the other. `--injector spice|vnc`
+ * types as a thin client instead, through the domain's SPICE or VNC server
+ * (its <graphics>, or `--display URL`; injector-flags.ts).
  */
 import type { Command } from 'commander';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { AtpError } from '@atp/protocol';
 import type { ConfigLocation } from '../config/paths.js';
-import { comboToKeystroke, QmpInjector, textToKeystrokes, type Keystroke, type ScreenSize } from '../inject/index.js';
+import { comboToKeystroke, QmpInjector, textToKeystrokes, type Injector, type Keystroke, type ScreenSize } from '../inject/index.js';
 import { ensureGuestRunning } from '../scenario/index.js';
 import { locationOf, withConfigDir } from './config.js';
 import type { CliIo } from './program.js';
 import { forEachVm, withDomain } from '../targets/domains.js';
+import { openInjector, type InjectorChoice } from '../targets/injectors.js';
+import { libvirtDisplay } from '../targets/libvirt-display.js';
+import { addInjectorOptions, parseInjectorFlags, type InjectorFlags } from './injector-flags.js';
 
 export const DEFAULT_SCREEN: ScreenSize = { width: 1024, height: 768 };
 
-/** Opens the domain, makes sure it runs, and hands `fn` a QmpInjector on it; closes everything. */
-export function withInjector<T>(vm: string, location: ConfigLocation, screen: ScreenSize, fn: (injector: QmpInjector, label: string) => Promise<T>): Promise<T> {
+/** --config-dir and the injector flags. */
+export const withInjectorOptions = (command: Command): Command => addInjectorOptions(withConfigDir(command));
+
+/** Opens the domain, makes sure it runs, and hands `fn` the chosen injector on it (default QMP); closes everything. */
+export function withInjector<T>(vm: string, location: ConfigLocation, screen: ScreenSize, choice: Partial<InjectorChoice>, fn: (injector: Injector, label: string) => Promise<T>): Promise<T> {
   return withDomain(vm, location, async (d) => {
     const qmp = d.client.qmpExecutor(d.domain);
     await ensureGuestRunning(qmp);
-    const injector = new QmpInjector({ executor: qmp, screen });
+    const source = { label: d.label, injector: (s: ScreenSize) => new QmpInjector({ executor: qmp, screen: s }), display: libvirtDisplay(d) };
+    const injector = await openInjector(source, screen, { ...choice, kind: choice.kind ?? 'qmp' });
     try {
       return await fn(injector, d.label);
     } finally {
@@ -34,7 +43,7 @@ export function withInjector<T>(vm: string, location: ConfigLocation, screen: Sc
 }
 
 /** Sends keystrokes one at a time, `rate` per second. */
-async function sendPaced(injector: QmpInjector, strokes: readonly Keystroke[], rate: number): Promise<number> {
+async function sendPaced(injector: Injector, strokes: readonly Keystroke[], rate: number): Promise<number> {
   let actions = 0;
   for (const [i, s] of strokes.entries()) {
     if (i > 0) await sleep(1000 / rate);
@@ -43,7 +52,7 @@ async function sendPaced(injector: QmpInjector, strokes: readonly Keystroke[], r
   return actions;
 }
 
-interface Flags {
+interface Flags extends InjectorFlags {
   vm?: string;
   vms?: string;
   configDir?: string;
@@ -62,16 +71,17 @@ export function registerKeyboardCommands(program: Command, io: CliIo): void {
   const keyboard = program.command('keyboard').description('type into a libvirt domain');
   const type = async (flags: Flags, strokes: readonly Keystroke[]): Promise<void> => {
     const rate = rateOf(flags.rate);
+    const choice = await parseInjectorFlags(flags);
     const location = locationOf(flags);
     const { many, results } = await forEachVm(flags, location, (line) => io.err(`keyboard: ${line}\n`), (spec) =>
-      withInjector(spec, location, DEFAULT_SCREEN, async (inj, label) => ({ label, actions: await sendPaced(inj, strokes, rate) })),
+      withInjector(spec, location, DEFAULT_SCREEN, choice, async (inj, label) => ({ label, actions: await sendPaced(inj, strokes, rate) })),
     );
     const rows = results.map((r) => ({ vm: r.result.label, result: { keystrokes: strokes.length, actions: r.result.actions } }));
     if (flags.json === true) io.out(`${JSON.stringify(many ? rows : { vm: rows[0]?.vm, ...rows[0]?.result })}\n`);
     else for (const r of rows) io.out(`${r.vm}: sent ${r.result.keystrokes} keystroke(s), ${r.result.actions} key event(s)\n`);
   };
 
-  withConfigDir(keyboard.command('send').description('press and release keys or combos in order (a, enter, ctrl+alt+f2)'))
+  withInjectorOptions(keyboard.command('send').description('press and release keys or combos in order (a, enter, ctrl+alt+f2)'))
     .option('--vm <name[@host]>', 'the libvirt domain (HOST from hosts.yaml; default this machine)')
     .option('--vms <glob[@host]>', 'every running domain whose name matches (*, ?, [abc]), one at a time; shut-off ones are skipped')
     .option('--rate <keys/s>', 'keystrokes per second (default 30)')
@@ -81,7 +91,7 @@ export function registerKeyboardCommands(program: Command, io: CliIo): void {
       await type(flags, keys.map(comboToKeystroke));
     });
 
-  withConfigDir(keyboard.command('text').description('type a string through a keyboard layout'))
+  withInjectorOptions(keyboard.command('text').description('type a string through a keyboard layout'))
     .option('--vm <name[@host]>', 'the libvirt domain (HOST from hosts.yaml; default this machine)')
     .option('--vms <glob[@host]>', 'every running domain whose name matches (*, ?, [abc]), one at a time; shut-off ones are skipped')
     .option('--layout <name>', "the guest's keyboard layout (default us)")

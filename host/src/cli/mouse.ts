@@ -2,19 +2,21 @@
  * `atp-host mouse move --vm NAME[@HOST] X Y [--screen WxH]` (absolute, in
  * pixels of a screen of that size, through the domain's tablet) and
  * `atp-host mouse click --vm … [BUTTON]` (left, right, middle, side, extra).
- * `--vms GLOB[@HOST]` acts on every matching running domain in turn.
+ * `--vms GLOB[@HOST]` acts on every matching running domain in turn;
+ * `--injector spice|vnc` acts as a thin client (keyboard.ts).
  */
 import type { Command } from 'commander';
 import { AtpError } from '@atp/protocol';
-import type { PointerButton, QmpInjector, ScreenSize } from '../inject/index.js';
-import { locationOf, withConfigDir } from './config.js';
-import { DEFAULT_SCREEN, withInjector } from './keyboard.js';
+import type { Injector, PointerButton, ScreenSize } from '../inject/index.js';
+import { parseInjectorFlags, type InjectorFlags } from './injector-flags.js';
+import { locationOf } from './config.js';
+import { DEFAULT_SCREEN, withInjector, withInjectorOptions } from './keyboard.js';
 import type { CliIo } from './program.js';
 import { forEachVm } from '../targets/domains.js';
 
 const BUTTONS: readonly PointerButton[] = ['left', 'right', 'middle', 'side', 'extra'];
 
-interface Flags {
+interface Flags extends InjectorFlags {
   vm?: string;
   vms?: string;
   configDir?: string;
@@ -41,10 +43,11 @@ function coordinate(text: string, max: number, name: string): number {
 export function registerMouseCommands(program: Command, io: CliIo): void {
   const mouse = program.command('mouse').description('move and click in a libvirt domain');
   /** Runs `act` on each target VM; prints { vm, ...result } for one --vm, [{ vm, result }] for --vms. */
-  const each = async (flags: Flags, screen: ScreenSize, act: (inj: QmpInjector) => Promise<unknown>, result: object, line: (vm: string) => string): Promise<void> => {
+  const each = async (flags: Flags, screen: ScreenSize, act: (inj: Injector) => Promise<unknown>, result: object, line: (vm: string) => string): Promise<void> => {
     const location = locationOf(flags);
+    const choice = await parseInjectorFlags(flags);
     const { many, results } = await forEachVm(flags, location, (l) => io.err(`mouse: ${l}\n`), (spec) =>
-      withInjector(spec, location, screen, async (inj, label) => {
+      withInjector(spec, location, screen, choice, async (inj, label) => {
         await act(inj);
         return label;
       }),
@@ -54,7 +57,7 @@ export function registerMouseCommands(program: Command, io: CliIo): void {
     else for (const r of rows) io.out(`${line(r.vm)}\n`);
   };
 
-  withConfigDir(mouse.command('move').description('move the pointer to pixel X, Y (absolute, through the tablet)'))
+  withInjectorOptions(mouse.command('move').description('move the pointer to pixel X, Y (absolute, through the tablet)'))
     .option('--vm <name[@host]>', 'the libvirt domain (HOST from hosts.yaml; default this machine)')
     .option('--vms <glob[@host]>', 'every running domain whose name matches (*, ?, [abc]), one at a time; shut-off ones are skipped')
     .option('--screen <WxH>', "the guest's screen size (default 1024x768)")
@@ -68,7 +71,7 @@ export function registerMouseCommands(program: Command, io: CliIo): void {
       await each(flags, screen, (inj) => inj.send([{ kind: 'move', x, y }]), { x, y, screen }, (vm) => `${vm}: pointer at ${x},${y} of ${screen.width}x${screen.height}`);
     });
 
-  withConfigDir(mouse.command('click').description('press and release a button'))
+  withInjectorOptions(mouse.command('click').description('press and release a button'))
     .option('--vm <name[@host]>', 'the libvirt domain (HOST from hosts.yaml; default this machine)')
     .option('--vms <glob[@host]>', 'every running domain whose name matches (*, ?, [abc]), one at a time; shut-off ones are skipped')
     .option('--json', 'print the result as JSON')

@@ -15,7 +15,7 @@ import { AgentHub } from '../hub/index.js';
 import { formatSummary, formatTable, printable, toJsonReport, writeJsonReport, writeJunitReport } from '../report/index.js';
 import { runPlatformSuite } from '../run/index.js';
 import type { LoadedSuiteV2, PacingFlags } from '../scenario/index.js';
-import { platformClient } from '../targets/index.js';
+import { platformClient, type InjectorChoice } from '../targets/index.js';
 import type { CliIo } from './program.js';
 import { HOST_VERSION, parseReportSpecs, verifyUsage } from './verify-options.js';
 
@@ -49,7 +49,7 @@ export function formatSteps(steps: readonly PlatformStepResult[]): string {
   );
 }
 
-export async function verifyPlatformSuite(suite: LoadedSuiteV2, flags: PlatformSuiteFlags & Record<string, unknown>, io: CliIo, pacing: PacingFlags): Promise<number> {
+export async function verifyPlatformSuite(suite: LoadedSuiteV2, flags: PlatformSuiteFlags & Record<string, unknown>, io: CliIo, pacing: PacingFlags, injector: Partial<InjectorChoice> = {}): Promise<number> {
   const problem = platformSuiteFlagProblem(flags);
   if (problem !== undefined) {
     io.err(`atp-host verify: ${verifyUsage(problem).message}\n`);
@@ -90,6 +90,7 @@ export async function verifyPlatformSuite(suite: LoadedSuiteV2, flags: PlatformS
       hub,
       location,
       pacing,
+      injector,
       signal: abort.signal,
       version: HOST_VERSION,
       log: (line) => io.err(`verify: ${printable(line)}\n`),

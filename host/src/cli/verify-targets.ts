@@ -7,6 +7,7 @@
 import os from 'node:os';
 import { AtpError } from '@atp/protocol';
 import { effectivePlatform, loadPlatforms } from '../config/platforms-file.js';
+import type { LabDisplayOptions } from '../lab/index.js';
 import { parseAgentEndpoint } from '../scenario/index.js';
 import { labOpener, libvirtOpener, platformClient, platformTargets, qmpOpener, resolveVms, type HostConnections, type TargetOpener } from '../targets/index.js';
 import { Semaphore } from '../vm/ssh/semaphore.js';
@@ -43,7 +44,7 @@ function positiveMb(text: string | undefined): number | undefined {
 }
 
 /** The targets the flags name; --vms lists the host's domains now (a selector matching nothing is a usage error). */
-export async function openers(flags: TargetFlags, fleet: FleetSettings, connections: HostConnections, io: CliIo): Promise<TargetOpener[]> {
+export async function openers(flags: TargetFlags, fleet: FleetSettings, connections: HostConnections, io: CliIo, labDisplay?: LabDisplayOptions): Promise<TargetOpener[]> {
   const timeoutMs = flags.timeout === undefined ? 120_000 : Number(flags.timeout) * 1000;
   const location = flags.configDir === undefined ? {} : { configDir: flags.configDir };
   if (flags.lab === true) {
@@ -53,6 +54,7 @@ export async function openers(flags: TargetFlags, fleet: FleetSettings, connecti
       ...labAgentOptions(flags),
       ...labInputOptions(flags),
       ...(memoryMb === undefined ? {} : { memoryMb }),
+      ...(labDisplay === undefined ? {} : { display: labDisplay }),
       killOnExit: true,
     };
     const count = fleet.count ?? 1;

@@ -35,16 +35,18 @@ import { AgentHub } from '../hub/index.js';
 import { formatFleetEvent, formatFleetLine, formatSummary, FleetProgress, toJsonReport, writeJsonReport, writeJunitReport } from '../report/index.js';
 import { runFleet, type RunResult, type RunSuiteSpec } from '../run/index.js';
 import { loadAnySuite, loadSuite, parseAgentEndpoint, planSuite, resolvePacing, type LoadedAnySuite, type LoadedSuiteV2, type PacingFlags } from '../scenario/index.js';
-import { HostConnections, type TargetOpener } from '../targets/index.js';
+import type { LabDisplayOptions } from '../lab/index.js';
+import { HostConnections, type InjectorChoice, type TargetOpener } from '../targets/index.js';
 import type { CliIo } from './program.js';
 import { parseFleetFlags, type FleetFlags, type FleetSettings } from './verify-fleet-options.js';
+import { addInjectorOptions, parseInjectorFlags, type InjectorFlags } from './injector-flags.js';
 import { verifyPlatformSuite } from './verify-platform-suite.js';
 import { openers, type TargetFlags } from './verify-targets.js';
 import { HOST_VERSION, labAgentOptions, labInputOptions, parseReportSpecs, verifyUsage, vmFlagProblem, type ReportSpec } from './verify-options.js';
 
 export const EXIT_FAILED = 1;
 
-interface VerifyFlags extends FleetFlags, TargetFlags {
+interface VerifyFlags extends FleetFlags, TargetFlags, InjectorFlags {
   layout?: string;
   rate?: string;
   closedLoop?: boolean | string;
@@ -54,6 +56,7 @@ interface VerifyFlags extends FleetFlags, TargetFlags {
 
 interface Prepared {
   suites: RunSuiteSpec[];
+  injector: Partial<InjectorChoice>;
   pacing: PacingFlags;
   reports: ReportSpec[];
   fleet: FleetSettings;
@@ -81,6 +84,7 @@ async function prepare(files: string[], flags: VerifyFlags): Promise<Prepared> {
   if (flags.rate !== undefined) pacing.rate = Number(flags.rate);
   if (flags.closedLoop !== undefined) pacing.closedLoop = flags.closedLoop === true ? true : Number(flags.closedLoop);
   const reports = parseReportSpecs(flags.report ?? []);
+  const injector = await parseInjectorFlags(flags);
   const suites: RunSuiteSpec[] = [];
   for (const file of files) {
     const loaded = await loadSuite(file);
@@ -88,7 +92,14 @@ async function prepare(files: string[], flags: VerifyFlags): Promise<Prepared> {
     resolvePacing(loaded.scenario.defaults, pacing);
     suites.push({ loaded, plan: planSuite(loaded.scenario) });
   }
-  return { suites, pacing, reports, fleet };
+  return { suites, injector, pacing, reports, fleet };
+}
+
+/** The lab boots SPICE and VNC servers (unix sockets in its 0700 state dir) when a suite or --injector needs one. */
+function labDisplayFor(prepared: Prepared): LabDisplayOptions | undefined {
+  const kinds = new Set(prepared.injector.kind !== undefined ? [prepared.injector.kind] : prepared.suites.map((s) => s.loaded.scenario.target.injector));
+  if (prepared.injector.endpoint !== undefined || (!kinds.has('spice') && !kinds.has('vnc'))) return undefined;
+  return { ...(kinds.has('spice') ? { spice: {} } : {}), ...(kinds.has('vnc') ? { vnc: {} } : {}) };
 }
 
 export interface VerifyHooks {
@@ -130,7 +141,15 @@ async function verify(files: string[], flags: VerifyFlags, io: CliIo, onProcess:
     const pacing: PacingFlags = {};
     if (flags.rate !== undefined) pacing.rate = Number(flags.rate);
     if (flags.closedLoop !== undefined) pacing.closedLoop = flags.closedLoop === true ? true : Number(flags.closedLoop);
-    return verifyPlatformSuite(v2, { ...flags }, io, pacing);
+    let injector: Partial<InjectorChoice>;
+    try {
+      injector = await parseInjectorFlags(flags);
+    } catch (error) {
+      if (!isAtpError(error)) throw error;
+      io.err(`atp-host verify: ${error.message}\n`);
+      return error.code === 'ATP_SCHEMA_INVALID' || error.code === 'ATP_DISPLAY_URL' || error.code === 'ATP_DISPLAY_CREDENTIALS' ? 2 : 3;
+    }
+    return verifyPlatformSuite(v2, { ...flags }, io, pacing, injector);
   }
   let prepared: Prepared;
   try {
@@ -143,7 +162,7 @@ async function verify(files: string[], flags: VerifyFlags, io: CliIo, onProcess:
   const connections = new HostConnections(flags.configDir === undefined ? {} : { configDir: flags.configDir });
   let targets: TargetOpener[];
   try {
-    targets = await openers(flags, prepared.fleet, connections, io);
+    targets = await openers(flags, prepared.fleet, connections, io, labDisplayFor(prepared));
   } catch (error) {
     await connections.close();
     if (!isAtpError(error)) throw error;
@@ -177,6 +196,7 @@ async function verify(files: string[], flags: VerifyFlags, io: CliIo, onProcess:
       onFailure: prepared.fleet.onFailure,
       signal: abort.signal,
       pacing: prepared.pacing,
+      injector: prepared.injector,
       version: HOST_VERSION,
       log: (line) => (tty ? undefined : io.err(`verify: ${line}\n`)),
     });
@@ -218,7 +238,7 @@ async function verify(files: string[], flags: VerifyFlags, io: CliIo, onProcess:
 }
 
 export function registerVerifyCommand(program: Command, io: CliIo, hooks: VerifyHooks): void {
-  program
+  const command = program
     .command('verify')
     .description('run suites against VMs: inject their input, check what each guest observed, report')
     .argument('[suite...]', 'suite files (YAML)')
@@ -252,13 +272,13 @@ export function registerVerifyCommand(program: Command, io: CliIo, hooks: Verify
     .option('--rate <keys/s>', 'open-loop pacing at this many keystrokes per second')
     .option('--closed-loop [maxInFlight]', 'closed-loop pacing: wait for the agent to see keys (default 8 in flight)')
     .option('--report <specs...>', 'write reports: json:FILE, junit:FILE (comma-separated or repeated)')
-    .option('--json', 'print the JSON report to stdout instead of the summary')
-    .action(async (files: string[], flags: VerifyFlags) => {
-      // `--closed-loop suite.yaml`: commander took the suite as the optional window.
-      if (typeof flags.closedLoop === 'string' && !/^\d+$/.test(flags.closedLoop)) {
-        files.unshift(flags.closedLoop);
-        flags.closedLoop = true;
-      }
-      hooks.setExitCode(await verify(files, flags, io, hooks.processIo));
-    });
+    .option('--json', 'print the JSON report to stdout instead of the summary');
+  addInjectorOptions(command).action(async (files: string[], flags: VerifyFlags) => {
+    // `--closed-loop suite.yaml`: commander took the suite as the optional window.
+    if (typeof flags.closedLoop === 'string' && !/^\d+$/.test(flags.closedLoop)) {
+      files.unshift(flags.closedLoop);
+      flags.closedLoop = true;
+    }
+    hooks.setExitCode(await verify(files, flags, io, hooks.processIo));
+  });
 }

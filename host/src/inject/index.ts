@@ -1,4 +1,4 @@
-/** Injection: the Injector contract, the QMP injector, layouts, text -> keystrokes, pacing. */
+/** Injection: the Injector contract, the injector kit, the QMP, SPICE and VNC injectors, layouts, text -> keystrokes, pacing. */
 export type { InputAction, InjectedAction, Injector, PointerButton, ScreenSize } from './actions.js';
 export { ABS_MAX, absToPixel, pixelToAbs } from './pointer-scale.js';
 export { actionToEvents, planCalls, qmpKeyValue, type PlannedCall } from './qmp-events.js';
@@ -7,3 +7,6 @@ export { getLayout, layoutIds, makeLayout, type Layout } from './layouts/layout.
 export type { DeadKeyData, KeyStroke, LayoutData, Level } from './layouts/types.js';
 export { comboToActions, comboToKeystroke, textToActions, textToKeystrokes, type Keystroke, type TextOptions } from './text.js';
 export { Pacer, phases, type ActionGroup, type ObservationFeedback, type PacerOptions, type PacingPolicy } from './pacing.js';
+export { KitInjector, kitInjector, type InjectorBackend, type PlannedBatch } from './kit.js';
+export { openSpiceInjector, SpiceInjector, type SpiceInjectorOptions } from './spice-injector.js';
+export { openVncInjector, VncInjector, type VncInjectorOptions, type VncKeyMode } from './vnc-injector.js';

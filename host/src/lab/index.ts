@@ -18,6 +18,10 @@ export { boundToHead, FIRST_FREE_HEAD, inputDisplayDevice, keyboardRoute, LAB_IN
 export type { InputRoute, LabInputProfile, LabKeyboard } from './input-devices.js';
 export type { LabAccel, QemuArgsOptions } from './vm-args.js';
 export { labDown, labStatus, labUp, readConsole } from './vm.js';
+export { DEFAULT_LAB_VNC_KEY_DELAY_MS, labDisplayEndpoint, labDisplayProblem, LAB_TLS_HOST } from './display.js';
+export type { LabDisplayOptions, LabDisplayRecord } from './display.js';
+export { displayQemuArgs } from './display-args.js';
+export type { LabDisplayArgs, LabSpiceListen } from './display-args.js';
 export type { LabDirOptions, LabStatus, LabUpOptions, LabVm } from './vm.js';
 export { DEFAULT_FLEET_BOOT_CONCURRENCY, DEFAULT_FLEET_MEMORY_MB, fleetAgentId, LAB_FLEET_MAX_COUNT, labFleetDown, labFleetStatus, labFleetUp } from './fleet.js';
 export type { LabFleetDownResult, LabFleetStatus, LabFleetUpOptions, LabFleetVmStatus } from './fleet.js';

@@ -34,6 +34,14 @@ export function statePaths(stateDir: string): {
   qemuLog: string;
   /** The agent token, 0600: QEMU hands it to the guest as a fw_cfg file. */
   token: string;
+  /** The SPICE server's unix socket (without TLS) and VNC server's unix socket (display.ts). */
+  spice: string;
+  vnc: string;
+  /** The display passwords, 0600, read by QEMU as `-object secret,file=` (never on its command line). */
+  spicePassword: string;
+  vncPassword: string;
+  /** The SPICE TLS material (x509-dir: ca-cert.pem, server-cert.pem, server-key.pem), 0700. */
+  x509: string;
 } {
   return {
     stateFile: path.join(stateDir, 'state.json'),
@@ -43,6 +51,11 @@ export function statePaths(stateDir: string): {
     console: path.join(stateDir, 'console.log'),
     qemuLog: path.join(stateDir, 'qemu.log'),
     token: path.join(stateDir, 'agent.token'),
+    spice: path.join(stateDir, 'spice.sock'),
+    vnc: path.join(stateDir, 'vnc.sock'),
+    spicePassword: path.join(stateDir, 'spice.password'),
+    vncPassword: path.join(stateDir, 'vnc.password'),
+    x509: path.join(stateDir, 'x509'),
   };
 }
 

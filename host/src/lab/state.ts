@@ -8,6 +8,7 @@ import { readFileSync } from 'node:fs';
 import { readFile, rename, writeFile } from 'node:fs/promises';
 import { z } from 'zod';
 import { AtpError } from '@atp/protocol';
+import { displayEndpointSchema } from '../display/endpoint-schema.js';
 import { LAB_INPUT_PROFILES, LAB_KEYBOARDS } from './input-devices.js';
 
 export const labStateSchema = z.object({
@@ -29,6 +30,17 @@ export const labStateSchema = z.object({
   args: z.array(z.string()),
   /** The input devices and the keyboard QMP input is routed to (absent in state files of older versions: minimal, ps2). */
   input: z.object({ profile: z.enum(LAB_INPUT_PROFILES), keyboard: z.enum(LAB_KEYBOARDS) }).optional(),
+  /**
+   * The SPICE and VNC servers, as clients reach them (lab/display.ts). Passwords
+   * are kept here like the token (the file is 0600); absent: no display server.
+   */
+  display: z
+    .object({
+      spice: displayEndpointSchema.refine((e) => e.protocol === 'spice', 'display.spice must be a spice endpoint').optional(),
+      vnc: displayEndpointSchema.refine((e) => e.protocol === 'vnc', 'display.vnc must be a vnc endpoint').optional(),
+      vncKeyDelayMs: z.number().int().min(0).optional(),
+    })
+    .optional(),
 });
 export type LabState = z.infer<typeof labStateSchema>;
 

@@ -12,6 +12,7 @@
  *   unpacking failed: write error").
  * - virtio-serial: org.atp.agent.0 (the ATP agent) and org.qemu.guest_agent.0
  *   (qemu-ga), each a unix socket server QEMU listens on without waiting.
+ * - Display servers (SPICE, VNC) when asked for: display-args.ts.
  * - `-accel tcg,tb-size=64` (DEFAULT_TCG_TB_SIZE_MB): QEMU 7.2's TCG
  *   translation cache defaults to 1 GiB, and what the guest fills stays
  *   resident: 148 MiB after a lab boot with the agent, QEMU's RSS 572 MiB
@@ -25,6 +26,7 @@
  */
 import { AGENT_PORT_NAME, QGA_PORT_NAME, TOKEN_FW_CFG_NAME } from './image/init-script.js';
 import { profileDevices, type LabInputProfile } from './input-devices.js';
+import { displayQemuArgs, type LabDisplayArgs } from './display-args.js';
 import type { statePaths } from './paths.js';
 
 export type LabAccel = 'tcg' | 'kvm';
@@ -46,6 +48,8 @@ export interface QemuArgsOptions {
   /** Default 'minimal'. */
   inputProfile?: LabInputProfile;
   extraDevices?: readonly string[];
+  /** SPICE and VNC servers (display-args.ts); default none. */
+  display?: LabDisplayArgs;
 }
 
 /** The TCG translation cache of a lab VM in MiB (figures in the header). */
@@ -80,5 +84,6 @@ export function buildQemuArgs(o: QemuArgsOptions): string[] {
   args.push('-device', `virtserialport,bus=vser0.0,chardev=agent0,name=${AGENT_PORT_NAME}`);
   args.push('-chardev', `socket,id=qga0,path=${optValue(o.paths.qga)},server=on,wait=off`);
   args.push('-device', `virtserialport,bus=vser0.0,chardev=qga0,name=${QGA_PORT_NAME}`);
+  args.push(...displayQemuArgs(o.display));
   return args;
 }

@@ -3,21 +3,24 @@
  * detached, writes the state file and waits until qemu-ga (and the agent)
  * answer; `labStatus` and `labDown` work from any process through the state
  * file. `labDown` asks QEMU to quit over QMP, then SIGTERM, then SIGKILL, and
- * never signals a pid that is no longer our QEMU.
+ * never signals a pid that is no longer our QEMU. With `display`, QEMU also
+ * runs SPICE and/or VNC servers (display.ts); a SPICE TLS port that another
+ * process took before QEMU bound it makes QEMU exit at start-up, and labUp
+ * starts it again on a new port (up to TLS_PORT_ATTEMPTS times).
  */
-import { spawn } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
-import { openSync, closeSync } from 'node:fs';
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { AtpError, type HelloBody } from '@atp/protocol';
 import { QmpClient, queryStatus, quit, type QmpStatus } from '../vm/qmp/index.js';
 import { buildImage, type BuildImageOptions, type LabImage } from './image/build.js';
 import { defaultStateDir, statePaths } from './paths.js';
-import { assertPrerequisites, requireExecutable } from './prereqs.js';
+import { assertPrerequisites } from './prereqs.js';
+import { prepareLabDisplay, spiceBindFailed, LAB_TLS_HOST, type LabDisplayAttempt, type LabDisplayOptions } from './display.js';
+import { fileSize, forgetQemuExitHook, readFrom, spawnQemu, tailFile as tail, waitQemuStarted, type QemuProcess } from './qemu-process.js';
 import { waitForAgentHello, waitForInputDevices, waitForQga, type ReadyProbe } from './ready.js';
 import type { InputDeviceInfo } from './evdev-codec.js';
-import { isSameProcessAlive, processStartTicks, readLabState, writeLabState, type LabState } from './state.js';
+import { isSameProcessAlive, readLabState, writeLabState, type LabState } from './state.js';
 import { buildQemuArgs, isValidAgentId, isValidLabToken, type LabAccel } from './vm-args.js';
 import { keyboardRoute, type InputRoute, type LabInputProfile, type LabKeyboard } from './input-devices.js';
 
@@ -47,6 +50,8 @@ export interface LabUpOptions extends BuildImageOptions {
   waitForAgent?: boolean;
   /** SIGKILL QEMU when this Node process exits (tests). */
   killOnExit?: boolean;
+  /** SPICE and/or VNC servers (lab/display.ts); their endpoints go into the state (labDisplayEndpoint). Default none. */
+  display?: LabDisplayOptions;
 }
 
 export interface LabVm {
@@ -67,31 +72,13 @@ export interface LabDirOptions {
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
-/** QEMUs to SIGKILL when this process exits (killOnExit): one 'exit' listener for all of them, however many VMs a run boots. */
-const exitHooks = new Map<number, () => void>();
-let exitListener: (() => void) | undefined;
-function killAllOnExit(pid: number, kill: () => void): void {
-  exitHooks.set(pid, kill);
-  if (exitListener === undefined) {
-    exitListener = () => {
-      for (const k of exitHooks.values()) k();
-    };
-    process.once('exit', exitListener);
-  }
-}
+/** QEMU starts when the TLS port chosen for SPICE was taken before QEMU bound it (display.ts). */
+const TLS_PORT_ATTEMPTS = 3;
 
 function resolveAccel(accel: LabAccel | undefined): LabAccel {
   const chosen = accel ?? process.env.ATP_LAB_ACCEL ?? 'tcg';
   if (chosen !== 'tcg' && chosen !== 'kvm') throw new AtpError('ATP_SCHEMA_INVALID', `accel must be tcg or kvm, got ${JSON.stringify(chosen)}`, { details: { field: 'accel' } });
   return chosen;
-}
-
-async function tail(file: string, lines = 30): Promise<string> {
-  try {
-    return (await readFile(file, 'utf8')).split('\n').slice(-lines).join('\n');
-  } catch {
-    return '';
-  }
 }
 
 export async function labUp(options: LabUpOptions = {}): Promise<LabVm> {
@@ -119,38 +106,55 @@ export async function labUp(options: LabUpOptions = {}): Promise<LabVm> {
   const image = options.image ?? (await buildImage(options));
 
   await mkdir(stateDir, { recursive: true, mode: 0o700 });
-  for (const f of [paths.stateFile, paths.qmp, paths.qga, paths.agent, paths.console, paths.qemuLog, paths.token]) await rm(f, { force: true });
+  await removeStateFiles(paths, true);
   await writeFile(paths.token, token, { mode: 0o600 });
-  const args = buildQemuArgs({
-    kernel: image.kernel,
-    initrd: image.initrd,
-    paths,
-    tokenFile: paths.token,
-    agentId,
-    uuid,
-    accel,
-    memoryMb: options.memoryMb ?? 384,
-    ...(options.tbSizeMb === undefined ? {} : { tbSizeMb: options.tbSizeMb }),
-    inputProfile: input.profile,
-    ...(options.extraDevices === undefined ? {} : { extraDevices: options.extraDevices }),
-  });
-  const logFd = openSync(paths.qemuLog, 'a');
+  const display = options.display === undefined ? undefined : await prepareLabDisplay(options.display, paths);
+  const argsFor = (attempt: LabDisplayAttempt | undefined): string[] =>
+    buildQemuArgs({
+      kernel: image.kernel,
+      initrd: image.initrd,
+      paths,
+      tokenFile: paths.token,
+      agentId,
+      uuid,
+      accel,
+      memoryMb: options.memoryMb ?? 384,
+      ...(options.tbSizeMb === undefined ? {} : { tbSizeMb: options.tbSizeMb }),
+      inputProfile: input.profile,
+      ...(options.extraDevices === undefined ? {} : { extraDevices: options.extraDevices }),
+      ...(attempt === undefined ? {} : { display: attempt.args }),
+    });
   const started = Date.now();
-  let exited = false;
-  const child = spawn(requireExecutable('qemu-system-x86_64'), args, { detached: true, stdio: ['ignore', logFd, logFd] });
-  closeSync(logFd);
-  child.once('exit', () => {
-    exited = true;
-  });
-  const spawnError = new Promise<Error>((resolve) => child.once('error', resolve));
-  child.unref();
-  const pid = child.pid;
-  const startTicks = pid === undefined ? undefined : processStartTicks(pid);
-  if (pid === undefined || startTicks === undefined) {
-    const error = await Promise.race([spawnError, sleep(1000).then(() => new Error('no pid'))]);
-    throw new AtpError('ATP_LAB_BOOT', `cannot start qemu-system-x86_64: ${error.message}\n${await tail(paths.qemuLog)}`, { cause: error });
+  const deadline = started + (options.readyTimeoutMs ?? 240_000);
+  let attempt = await display?.attempt();
+  let args = argsFor(attempt);
+  let qemu: QemuProcess | undefined;
+  try {
+    for (let n = 1; ; n++) {
+      const logStart = await fileSize(paths.qemuLog);
+      qemu = await spawnQemu(args, paths.qemuLog, { killOnExit: options.killOnExit === true });
+      const tlsPort = attempt?.tlsPort;
+      // Only a TLS port can be taken between choosing and binding it (display.ts); unix sockets are ours.
+      if (tlsPort === undefined || (await waitQemuStarted(paths.qmp, qemu, deadline)) === 'up') break;
+      forgetQemuExitHook(qemu.pid);
+      const log = await readFrom(paths.qemuLog, logStart);
+      const portTaken = spiceBindFailed(log, LAB_TLS_HOST, tlsPort);
+      if (!portTaken || n >= TLS_PORT_ATTEMPTS || attempt?.retryable !== true) {
+        const why = !portTaken ? 'QEMU exited during start-up' : n === 1 ? `the SPICE TLS port ${LAB_TLS_HOST}:${tlsPort} is in use` : `could not bind a SPICE TLS port on ${LAB_TLS_HOST} in ${n} attempts (last ${tlsPort})`;
+        throw new AtpError('ATP_LAB_BOOT', `lab VM not started: ${why}\n--- qemu log ---\n${log.split('\n').slice(-10).join('\n')}`, { details: { stateDir, tlsPort } });
+      }
+      attempt = await display?.attempt();
+      args = argsFor(attempt);
+    }
+  } catch (error) {
+    // No state file names this QEMU yet: stop it here, and drop the secrets written for it.
+    if (qemu !== undefined && !qemu.exited()) process.kill(qemu.pid, 'SIGKILL');
+    if (qemu !== undefined) forgetQemuExitHook(qemu.pid);
+    await removeStateFiles(paths, false);
+    throw error;
   }
-  if (options.killOnExit) killAllOnExit(pid, () => void child.kill('SIGKILL'));
+  const running = qemu;
+  const { pid, startTicks } = qemu;
   const state: LabState = {
     version: 1,
     pid,
@@ -167,12 +171,13 @@ export async function labUp(options: LabUpOptions = {}): Promise<LabVm> {
     image: { hash: image.hash, kernel: image.kernel, initrd: image.initrd, kernelRelease: image.kernelRelease, hasAgent: image.hasAgent },
     args,
     input,
+    ...(attempt === undefined ? {} : { display: attempt.record }),
   };
   await writeLabState(paths.stateFile, state);
 
   const probe: ReadyProbe = {
-    deadline: started + (options.readyTimeoutMs ?? 240_000),
-    alive: () => !exited && isSameProcessAlive(pid, startTicks),
+    deadline,
+    alive: () => !running.exited(),
     fail: async (what) =>
       new AtpError('ATP_LAB_BOOT', `lab VM not ready: ${what}\n--- qemu log ---\n${await tail(paths.qemuLog, 10)}\n--- console (last lines) ---\n${await tail(paths.console)}`, {
         details: { stateDir, pid },
@@ -243,9 +248,16 @@ export async function labDown(options: LabDirOptions = {}): Promise<{ wasRunning
     }
     if (!(await waitGone(pid, ticks, 5000))) throw new AtpError('ATP_LAB_STATE', `QEMU (pid ${pid}) survived SIGKILL`, { details: { pid } });
   }
-  exitHooks.delete(pid);
-  for (const f of [paths.stateFile, paths.qmp, paths.qga, paths.agent, paths.token]) await rm(f, { force: true });
+  forgetQemuExitHook(pid);
+  await removeStateFiles(paths, false);
   return { wasRunning };
+}
+
+/** The state file, sockets and secrets of a VM (and its logs too when `logs`). */
+async function removeStateFiles(paths: ReturnType<typeof statePaths>, logs: boolean): Promise<void> {
+  const files = [paths.stateFile, paths.qmp, paths.qga, paths.agent, paths.token, paths.spice, paths.vnc, paths.spicePassword, paths.vncPassword];
+  for (const f of [...files, ...(logs ? [paths.console, paths.qemuLog] : [])]) await rm(f, { force: true });
+  await rm(paths.x509, { recursive: true, force: true });
 }
 
 /** The serial console log so far ('' before the first boot). */

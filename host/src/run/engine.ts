@@ -21,7 +21,7 @@ import type { ReportV1, RunEvent, RunEventInput, RunFailurePolicy, SuiteReport }
 import type { AgentHub } from '../hub/index.js';
 import { buildFleetSummary, buildReport, suiteKeysAndDefects } from '../report/index.js';
 import { runSuite, stepLabels, type LoadedSuite, type PacingFlags, type SuitePlan } from '../scenario/index.js';
-import type { HostConnections, Target, TargetOpener } from '../targets/index.js';
+import { openInjector, type HostConnections, type InjectorChoice, type Target, type TargetOpener } from '../targets/index.js';
 import { EventQueue } from './event-queue.js';
 import { HostLoadMonitor } from './host-load.js';
 import { runExitCode, vmOutcome, type VmRecord } from './outcome.js';
@@ -48,6 +48,8 @@ export interface RunOptions {
   signal?: AbortSignal;
   pacing?: PacingFlags;
   layout?: string;
+  /** The injector for every suite (--injector, --mouse-mode, --display); default each suite's target.injector. */
+  injector?: Partial<InjectorChoice>;
   runId?: string;
   version: string;
   log?: (line: string) => void;
@@ -164,16 +166,28 @@ export async function* runFleet(options: RunOptions): AsyncGenerator<RunEvent, R
     emit({ type: 'target-finished', target: opener.label, outcome, rounds: record.rounds, ...(record.error === undefined ? {} : { error: record.error }) });
   };
 
+  const injectorChoice = (spec: RunSuiteSpec): InjectorChoice => {
+    const t = spec.loaded.scenario.target;
+    const mouseMode = options.injector?.mouseMode ?? t.mouseMode;
+    return {
+      kind: options.injector?.kind ?? t.injector,
+      ...(mouseMode === undefined ? {} : { mouseMode }),
+      ...(options.injector?.endpoint === undefined ? {} : { endpoint: options.injector.endpoint }),
+    };
+  };
+
   const runOneSuite = async (target: Target, spec: RunSuiteSpec, round: number): Promise<'pass' | 'fail' | 'error'> => {
     const record = records.get(target.label);
     const name = spec.loaded.scenario.name;
     const labelsOf = stepLabels(spec.loaded.scenario);
-    const injector = target.injector(spec.loaded.scenario.target.screen);
+    const injector = await openInjector(target, spec.loaded.scenario.target.screen, injectorChoice(spec));
+    // The target's input device is where QMP input is routed; SPICE and VNC input goes where QEMU sends it.
+    const inputDevice = injector.name === 'qmp' ? target.inputDevice : undefined;
     let report: SuiteReport;
     try {
       const run = await runSuite(
         spec.loaded,
-        { injector, hub: target.hub, agentId: target.agentId, qmp: target.qmp, vm: target.label, ...(target.clock === undefined ? {} : { clock: target.clock }), ...(target.inputDevice === undefined ? {} : { inputDevice: target.inputDevice }) },
+        { injector, hub: target.hub, agentId: target.agentId, qmp: target.qmp, vm: target.label, ...(target.clock === undefined ? {} : { clock: target.clock }), ...(inputDevice === undefined ? {} : { inputDevice }) },
         {
           plan: spec.plan,
           ...(options.pacing === undefined ? {} : { pacing: options.pacing }),

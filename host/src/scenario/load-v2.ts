@@ -70,11 +70,11 @@ export function inputBlocks(scenario: ScenarioV2): InputBlock[] {
 }
 
 function asV1(scenario: ScenarioV2, block: InputBlock, name?: string): ScenarioV1 {
-  const { layout, screen, injector } = scenario.target;
+  const { layout, screen, injector, mouseMode } = scenario.target;
   return {
     version: 1,
     name: name ?? scenario.name,
-    target: { vm: scenario.target.pool, injector, layout, screen },
+    target: { vm: scenario.target.pool, injector, ...(mouseMode === undefined ? {} : { mouseMode }), layout, screen },
     observer: scenario.observer,
     ...(scenario.defaults === undefined ? {} : { defaults: scenario.defaults }),
     steps: block.steps,

@@ -45,6 +45,9 @@ export class HubObservation implements ObservationFeedback {
   keyTransitions = 0;
   buttonTransitions = 0;
   wheelEvents = 0;
+  /** Net relative motion observed so far (device units). */
+  relX = 0;
+  relY = 0;
   /** Host clock of the last item (event or notice). */
   lastItemAt = hostNow();
   private lastAbsEvent: ObservedAbsEvent | undefined;
@@ -89,6 +92,10 @@ export class HubObservation implements ObservationFeedback {
       } else if (ev.kind === 'button') this.buttonTransitions++;
       else if (ev.kind === 'abs') this.lastAbsEvent = ev;
       else if (ev.kind === 'wheel') this.wheelEvents++;
+      else if (ev.kind === 'rel') {
+        this.relX += ev.dx;
+        this.relY += ev.dy;
+      }
     }
     this.wake();
   }

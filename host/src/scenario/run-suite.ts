@@ -42,6 +42,7 @@ import { HubObservation } from './observer-feedback.js';
 import { ObserverStatus } from './observer-status.js';
 import { policyFor, resolvePacing, type PacingFlags, type ResolvedPacing } from './pacing-policy.js';
 import { planSuite, type PlanItem, type SuitePlan } from './plan.js';
+import { stoppedGuestFinding } from './guest-state.js';
 import { ensureGuestRunning } from './targets.js';
 
 export interface SuiteTarget {
@@ -100,6 +101,9 @@ class RecordingInjector implements Injector {
   wheelActions = 0;
   /** The last absolute move sent. */
   lastMove: { x: number; y: number } | undefined;
+  /** Net relative motion sent (moveBy; SPICE's server mouse mode sends moves so). */
+  relX = 0;
+  relY = 0;
   constructor(private readonly inner: Injector) {
     this.name = inner.name;
     this.screen = inner.screen;
@@ -122,6 +126,10 @@ class RecordingInjector implements Injector {
       else if (a.action.kind === 'button') this.buttonTransitions++;
       else if (a.action.kind === 'wheel') this.wheelActions++;
       else if (a.action.kind === 'move') this.lastMove = { x: a.action.x, y: a.action.y };
+      else {
+        this.relX += a.action.dx;
+        this.relY += a.action.dy;
+      }
     }
   }
   close(): Promise<void> {
@@ -205,6 +213,7 @@ export async function runSuite(loaded: LoadedSuite, target: SuiteTarget, options
   };
 
   const pointerGroup = async (item: Extract<PlanItem, { kind: 'send' }>, obs: HubObservation): Promise<void> => {
+    const relBase = { sentX: injector.relX, sentY: injector.relY, seenX: obs.relX, seenY: obs.relY };
     await flush({ step: item.step, holdMs: item.holdMs, gapMs: item.gapMs, groups: [item.group] });
     const move = injector.lastMove;
     const reached = (): boolean => {
@@ -213,7 +222,10 @@ export async function runSuite(loaded: LoadedSuite, target: SuiteTarget, options
       const seen = at === undefined ? { x: 0, y: 0 } : absToPixels(at.x, at.y, injector.screen, at.range);
       return Math.hypot(seen.x - move.x, seen.y - move.y) <= tolerances.tolerancePx;
     };
-    const observed = (): boolean => obs.buttonTransitions >= injector.buttonTransitions && obs.wheelEvents >= injector.wheelActions && reached();
+    // Relative motion: this group's displacement has arrived (raw device units, before any acceleration).
+    const moved = (): boolean =>
+      Math.hypot(obs.relX - relBase.seenX - (injector.relX - relBase.sentX), obs.relY - relBase.seenY - (injector.relY - relBase.sentY)) <= tolerances.tolerancePx;
+    const observed = (): boolean => obs.buttonTransitions >= injector.buttonTransitions && obs.wheelEvents >= injector.wheelActions && reached() && moved();
     await obs.waitFor(observed, Math.min(pacing.timeoutMs, POINTER_WAIT_MS));
   };
 
@@ -276,6 +288,8 @@ export async function runSuite(loaded: LoadedSuite, target: SuiteTarget, options
   }
   progress();
   failure ??= observation?.error();
+  const stopped = await stoppedGuestFinding(target.qmp, target.vm ?? scenario.target.vm, Math.max(0, currentStep - 1), injector.name);
+  if (stopped !== undefined) extra.push(stopped);
 
   const clock = clockAround([clockBefore, await target.clock?.().catch(() => undefined)]) ?? target.hub.clock(target.agentId);
   const observed = observation?.events ?? [];

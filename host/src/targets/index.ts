@@ -5,4 +5,5 @@ export { libvirtOpener, startLibvirtTarget, type LibvirtTarget, type LibvirtTarg
 export { qmpOpener, type QmpTargetOptions } from './qmp-target.js';
 export { forEachVm, HostConnections, openDomain, openLibvirtHost, parseVmRef, resolveVms, targetVms, withDomain, type LibvirtHost, type OpenedDomain, type ResolvedVms, type VmRef } from './domains.js';
 export { globToRegExp, selectDomains, selectNames, selectorMatcher, USABLE_STATES, type DomainSelection, type SelectOptions } from './vm-glob.js';
-export { hypervisorFor, platformClient, platformTargets, type PlatformTargets, type PlatformTargetsOptions, type PlatformVm } from './platform.js';
+export { hypervisorFor, platformClient, platformTargets, withPlatformDisplay, type PlatformTargets, type PlatformTargetsOptions, type PlatformVm } from './platform.js';
+export { openInjector, type InjectorChoice, type InjectorSource } from './injectors.js';

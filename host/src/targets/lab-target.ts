@@ -20,7 +20,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { AtpError, type ClockEstimate } from '@atp/protocol';
 import { AgentHub } from '../hub/index.js';
-import { keyboardRoute, labDown, labUp, statePaths, type InputRoute, type LabInputProfile, type LabKeyboard, type LabState, type LabUpOptions, type LabVm } from '../lab/index.js';
+import { keyboardRoute, labDown, labUp, statePaths, type InputRoute, type LabDisplayOptions, type LabInputProfile, type LabKeyboard, type LabState, type LabUpOptions, type LabVm } from '../lab/index.js';
 import { prerequisiteError } from '../lab/prereqs.js';
 import { qgaClockEstimate, waitForAgentSession } from '../scenario/index.js';
 import { QgaClient } from '../vm/qga/index.js';
@@ -44,6 +44,8 @@ export interface LabTargetOptions {
   inputProfile?: LabInputProfile;
   keyboard?: LabKeyboard;
   extraDevices?: readonly string[];
+  /** SPICE and/or VNC servers on the VM, for the spice and vnc injectors (lab/display.ts). Default none. */
+  display?: LabDisplayOptions;
   readyTimeoutMs?: number;
   /** SIGKILL QEMU if this process exits without closing (tests). */
   killOnExit?: boolean;
@@ -126,7 +128,8 @@ async function openLab(label: string, options: Omit<LabTargetOptions, 'label' | 
   context.signal.addEventListener('abort', onAbort, { once: true });
   try {
     const t = await bootLabOnHub(context.hub, { ...options, label, log: (line) => context.log(line), onClose: (c) => (closeEarly = c) }, { token: randomBytes(16).toString('hex'), found, ownsHub: false });
-    return makeTarget({ label, agentId: t.agentId, hub: t.hub, qmp: t.qmp, clock: t.clock, route: t.route, inputDevice: `${t.keyboard} keyboard`, openMs: Date.now() - started, close: t.close });
+    const display = t.vm.state.display;
+    return makeTarget({ label, agentId: t.agentId, hub: t.hub, qmp: t.qmp, clock: t.clock, route: t.route, inputDevice: `${t.keyboard} keyboard`, display: async (p) => display?.[p], openMs: Date.now() - started, close: t.close });
   } finally {
     context.signal.removeEventListener('abort', onAbort);
   }
@@ -175,6 +178,7 @@ async function bootLabOnHub(hub: AgentHub, options: LabTargetOptions, own: { tok
       ...(options.cacheDir === undefined ? {} : { cacheDir: options.cacheDir }),
       ...(options.accel === undefined ? {} : { accel: options.accel }),
       ...(options.extraDevices === undefined ? {} : { extraDevices: options.extraDevices }),
+      ...(options.display === undefined ? {} : { display: options.display }),
       ...(options.inputProfile === undefined ? {} : { inputProfile: options.inputProfile }),
       ...(options.keyboard === undefined ? {} : { keyboard: options.keyboard }),
       ...(options.readyTimeoutMs === undefined ? {} : { readyTimeoutMs: options.readyTimeoutMs }),
@@ -224,7 +228,7 @@ export function runningLabOpener(label: string, state: LabState, options: { time
         const agentId = await waitForAgentSession(hub, { agentId: label, timeoutMs: options.timeoutMs ?? 120_000, signal: context.signal });
         const clock = qgaSocketClock(state.sockets.qga);
         const keyboard = state.input?.keyboard ?? 'ps2';
-        return makeTarget({ label, agentId, hub, qmp, clock, route: keyboardRoute(keyboard), inputDevice: `${keyboard} keyboard`, openMs: Date.now() - started, close });
+        return makeTarget({ label, agentId, hub, qmp, clock, route: keyboardRoute(keyboard), inputDevice: `${keyboard} keyboard`, display: async (p) => state.display?.[p], openMs: Date.now() - started, close });
       } catch (error) {
         await close();
         throw error;

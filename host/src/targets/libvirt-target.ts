@@ -19,7 +19,9 @@ import type { ConfigLocation } from '../config/paths.js';
 import { qgaClockEstimate, waitForAgentSession } from '../scenario/index.js';
 import { reconnectingQmpExecutor } from '../vm/libvirt/executors.js';
 import type { QmpExecutor } from '../vm/qmp/index.js';
+import type { DisplayEndpoint, DisplayProtocol } from '../display/endpoint.js';
 import { openDomain, type HostConnections } from './domains.js';
+import { libvirtDisplay } from './libvirt-display.js';
 import { makeTarget, type Target, type TargetContext, type TargetOpener } from './target.js';
 
 export interface LibvirtTargetOptions {
@@ -49,6 +51,8 @@ export interface LibvirtTarget {
   domain: string;
   /** Clock offset through libvirt's qemu-agent-command; rejects when the domain has no guest agent. */
   clock(): Promise<ClockEstimate>;
+  /** The domain's SPICE or VNC server (libvirt-display.ts). */
+  display(protocol: DisplayProtocol): Promise<DisplayEndpoint | undefined>;
   close(): Promise<void>;
 }
 
@@ -68,7 +72,7 @@ export function libvirtOpener(spec: string, options: { token: string; location?:
         log: (line) => context.log(line),
         ...(context.connections === undefined ? {} : { connections: context.connections }),
       });
-      return makeTarget({ label: t.vm, agentId: t.agentId, hub: t.hub, qmp: t.qmp, clock: t.clock, openMs: Date.now() - started, close: t.close });
+      return makeTarget({ label: t.vm, agentId: t.agentId, hub: t.hub, qmp: t.qmp, clock: t.clock, display: t.display, openMs: Date.now() - started, close: t.close });
     },
   };
 }
@@ -115,6 +119,7 @@ export async function startLibvirtTarget(options: LibvirtTargetOptions): Promise
       vm: opened.label,
       domain: opened.domain,
       clock: () => qgaClockEstimate(qga),
+      display: libvirtDisplay(opened),
       close,
     };
   } catch (error) {

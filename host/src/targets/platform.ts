@@ -15,6 +15,7 @@ import { AtpError } from '@atp/protocol';
 import type { ConfigLocation } from '../config/paths.js';
 import type { EffectivePlatform } from '../config/platforms-file.js';
 import { describeDomainStatus, DOMAIN_STATUS, OCloudClient, placeDomains, readPassword, type DomainVO, type Placement, type VdiCallLog } from '../vdi/index.js';
+import { platformDisplayEndpoint, type PlatformDisplayClient } from '../display/endpoint-sources.js';
 import { libvirtOpener } from './libvirt-target.js';
 import type { TargetOpener } from './target.js';
 import { selectNames, type SelectOptions } from './vm-glob.js';
@@ -108,11 +109,30 @@ export async function platformTargets(client: OCloudClient, platform: EffectiveP
     });
   }
   const openers = vms.map((vm) =>
-    libvirtOpener(vm.hypervisor === undefined ? vm.domainName : `${vm.domainName}@${vm.hypervisor}`, {
-      token: options.token,
-      ...(options.location === undefined ? {} : { location: options.location }),
-      ...(options.timeoutMs === undefined ? {} : { timeoutMs: options.timeoutMs }),
-    }),
+    withPlatformDisplay(
+      libvirtOpener(vm.hypervisor === undefined ? vm.domainName : `${vm.domainName}@${vm.hypervisor}`, {
+        token: options.token,
+        ...(options.location === undefined ? {} : { location: options.location }),
+        ...(options.timeoutMs === undefined ? {} : { timeoutMs: options.timeoutMs }),
+      }),
+      client,
+      { id: vm.platformId, name: vm.domainName },
+    ),
   );
   return { openers, vms, skipped, seen };
+}
+
+/**
+ * A platform VM's display as its users reach it: the platform's spice-key
+ * (host, port, and the ticket as the SPICE password) or its port list and a
+ * fresh VNC password, rather than the hypervisor's libvirt XML.
+ */
+export function withPlatformDisplay(opener: TargetOpener, client: PlatformDisplayClient, vm: { id: string; name: string }): TargetOpener {
+  return {
+    label: opener.label,
+    open: async (context) => {
+      const target = await opener.open(context);
+      return { ...target, display: (protocol) => platformDisplayEndpoint(client, vm, protocol, { signal: context.signal }) };
+    },
+  };
 }

@@ -11,6 +11,7 @@
  * token), so two clones with one hostname stay apart.
  */
 import type { ClockEstimate } from '@atp/protocol';
+import type { DisplayEndpoint, DisplayProtocol } from '../display/endpoint.js';
 import type { AgentHub } from '../hub/index.js';
 import { QmpInjector, type Injector, type ScreenSize } from '../inject/index.js';
 import type { InputRoute } from '../lab/index.js';
@@ -40,8 +41,10 @@ export interface Target extends AsyncDisposable {
   readonly inputDevice?: string;
   /** How long opening took (boot + agent session for a lab VM), in ms. */
   readonly openMs: number;
-  /** A fresh injector for one suite's screen. */
+  /** A fresh QMP injector for one suite's screen (SPICE and VNC: injectors.ts openInjector). */
   injector(screen: ScreenSize): Injector;
+  /** The VM's SPICE or VNC server as a thin client reaches it, when the target knows (undefined: it has none). */
+  display?(protocol: DisplayProtocol): Promise<DisplayEndpoint | undefined>;
   /** Takes the target down (a lab VM stops; a libvirt domain keeps running). Idempotent. */
   close(): Promise<void>;
 }
@@ -78,6 +81,7 @@ export function makeTarget(parts: {
   clock?: () => Promise<ClockEstimate>;
   route?: InputRoute;
   inputDevice?: string;
+  display?: (protocol: DisplayProtocol) => Promise<DisplayEndpoint | undefined>;
   openMs: number;
   close: () => Promise<void>;
 }): Target {
@@ -90,6 +94,7 @@ export function makeTarget(parts: {
     guest: guestControl(parts.qmp),
     ...(parts.clock === undefined ? {} : { clock: parts.clock }),
     ...(parts.inputDevice === undefined ? {} : { inputDevice: parts.inputDevice }),
+    ...(parts.display === undefined ? {} : { display: parts.display }),
     openMs: parts.openMs,
     // 10 s per input call: a VM that takes longer (paused, SIGSTOPped, its host saturated) is reported, not waited for.
     injector: (screen) => new QmpInjector({ executor: parts.qmp, screen, timeoutMs: INPUT_CALL_TIMEOUT_MS, ...parts.route }),

@@ -9,9 +9,8 @@
  * Otherwise ATP_VDI_CREDENTIALS says what to do. The password is returned,
  * never logged; errors name the source, not the content.
  */
-import { constants } from 'node:fs';
-import { open } from 'node:fs/promises';
 import { AtpError } from '@atp/protocol';
+import { readSecretLine } from '../util/checked-file.js';
 
 export const PASSWORD_ENV = 'ATP_VDI_PASSWORD';
 const MAX_FILE_BYTES = 4096;
@@ -51,32 +50,9 @@ export async function readPassword(sources: PasswordSources = {}): Promise<{ pas
   throw new AtpError('ATP_VDI_CREDENTIALS', `no platform password: set ${envVar}, give a password file (mode 0600), or run on a terminal to be asked`, { details: { source: 'none' } });
 }
 
-/** Reads a password file, refusing one that group or other may read or write. */
-export async function readPasswordFile(file: string): Promise<string> {
-  const refuse = (why: string, cause?: unknown): AtpError => new AtpError('ATP_VDI_CREDENTIALS', `password file ${file}: ${why}`, { details: { source: 'file', file }, ...(cause === undefined ? {} : { cause }) });
-  let handle;
-  try {
-    // O_NOFOLLOW: a symlink is refused, so the mode checked is the file's own; O_NONBLOCK: a FIFO cannot hang the open.
-    handle = await open(file, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    const why = code === 'ENOENT' ? 'does not exist' : code === 'EACCES' ? 'permission denied' : code === 'ELOOP' ? 'is a symbolic link (give the file itself)' : `cannot be opened (${code ?? String(error)})`;
-    throw refuse(why, error);
-  }
-  try {
-    const stat = await handle.stat();
-    if (!stat.isFile()) throw refuse('is not a regular file');
-    const mode = stat.mode & 0o777;
-    if ((mode & 0o077) !== 0) throw refuse(`is accessible by group or other (mode ${mode.toString(8).padStart(4, '0')}); run chmod 600 ${file}`);
-    if (stat.size > MAX_FILE_BYTES) throw refuse(`is larger than ${MAX_FILE_BYTES} bytes; it should hold the password only`);
-    const text = await handle.readFile('utf8');
-    const password = text.replace(/\r?\n$/, '');
-    if (password === '') throw refuse('is empty');
-    if (/[\r\n]/.test(password)) throw refuse('holds more than one line; it should hold the password only');
-    return password;
-  } finally {
-    await handle.close();
-  }
+/** Reads a password file, refusing one that group or other may read or write (util/checked-file.ts). */
+export function readPasswordFile(file: string): Promise<string> {
+  return readSecretLine(file, MAX_FILE_BYTES, (why, cause) => new AtpError('ATP_VDI_CREDENTIALS', `password file ${file}: ${why}`, { details: { source: 'file', file }, ...(cause === undefined ? {} : { cause }) }));
 }
 
 /** State of a no-echo prompt: the text so far, and whether Enter or Ctrl-C/Ctrl-D ended it. */

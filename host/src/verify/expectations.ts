@@ -6,21 +6,21 @@
  * of moves), button transitions as BTN_* transitions, wheel notches per
  * direction, and the net relative displacement.
  *
- * Coordinates. The injector maps a pixel to QEMU's absolute axis with
- * `pixelsToAbs`: x_abs = round(x_px · 0x7FFF / (width − 1)). An observer reports
- * the axis value with its range (default 0..32767) and `absToPixels` maps it
- * back: x_px = round((x − xMin) · (width − 1) / (xMax − xMin)). For screens
- * narrower than 32768 pixels the round trip is exact, because the abs value is
- * off by at most 0.5 units, i.e. less than half a pixel.
+ * Coordinates. Each injector owns its pixel → device mapping (QMP:
+ * inject/pointer-scale.ts; SPICE and VNC map to the display surface, which
+ * QEMU scales to its absolute axis). An observer reports the axis value with
+ * its range (default 0..32767) and `absToPixels` maps it back:
+ * x_px = round((x − xMin) · (width − 1) / (xMax − xMin)); the injectors aim at
+ * the value that maps back to the intended pixel.
  */
 import type { AxisRange } from '@atp/protocol';
 import type { InjectedAction, PointerButton, ScreenSize } from '../inject/actions.js';
-import { ABS_MAX, pixelToAbs } from '../inject/pointer-scale.js';
 import { ModifierTracker, maskToNames } from './modifiers.js';
 import type { ExpectedTransition } from './types.js';
 
 /** QEMU's absolute axes run 0..0x7FFF; an observer that reports no range used that. */
-export const DEFAULT_ABS_RANGE: Readonly<AxisRange> = Object.freeze({ xMin: 0, xMax: ABS_MAX, yMin: 0, yMax: ABS_MAX });
+const QEMU_ABS_AXIS_MAX = 0x7fff;
+export const DEFAULT_ABS_RANGE: Readonly<AxisRange> = Object.freeze({ xMin: 0, xMax: QEMU_ABS_AXIS_MAX, yMin: 0, yMax: QEMU_ABS_AXIS_MAX });
 
 /**
  * One axis value → pixel: round((value − min) · (size − 1) / (max − min)).
@@ -37,11 +37,6 @@ export function absToPixels(x: number, y: number, screen: ScreenSize, range: Axi
     x: absAxisToPixel(x, range.xMin, range.xMax, screen.width),
     y: absAxisToPixel(y, range.yMin, range.yMax, screen.height),
   };
-}
-
-/** The injector's direction, pixel → abs axis value (inject/pointer-scale.ts owns the formula). */
-export function pixelToAbsAxis(px: number, size: number): number {
-  return pixelToAbs(px, size);
 }
 
 const BUTTON_IDS: Readonly<Record<string, string>> = {

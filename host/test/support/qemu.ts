@@ -67,7 +67,7 @@ export async function listening(paths: readonly string[]): Promise<Set<string>> 
 }
 
 /** A port that was free a moment ago (bind port 0, read it, release it); QEMU may still lose a race for it. */
-async function freeTcpPort(): Promise<number> {
+export async function freeTcpPort(): Promise<number> {
   const server = net.createServer();
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);

@@ -15,10 +15,12 @@ import { blockSuite, describeStep, planSuite, resolvePacing, type InputBlock, ty
 import { runToEnd } from '../engine.js';
 import type { StepContext, VmResult } from './context.js';
 import type { BlockFleet } from './platform-outcome.js';
+import type { InjectorChoice } from '../../targets/index.js';
 import { currentSelection, openerOf } from './selection.js';
 
 export interface BlockOptions {
   pacing?: PacingFlags;
+  injector?: Partial<InjectorChoice>;
   layout?: string;
   signal?: AbortSignal;
   runId: string;
@@ -63,6 +65,7 @@ export async function runInputBlock(ctx: StepContext, suite: LoadedSuiteV2, bloc
       version: options.version,
       ...(options.signal === undefined ? {} : { signal: options.signal }),
       ...(options.pacing === undefined ? {} : { pacing: options.pacing }),
+      ...(options.injector === undefined ? {} : { injector: options.injector }),
       ...(options.layout === undefined ? {} : { layout: options.layout }),
     },
     options.onEvent,

@@ -32,7 +32,7 @@ import type { EffectivePlatform } from '../../config/platforms-file.js';
 import type { AgentHub } from '../../hub/index.js';
 import { buildReport } from '../../report/index.js';
 import type { InputBlock, LoadedSuiteV2, PacingFlags } from '../../scenario/index.js';
-import { HostConnections } from '../../targets/index.js';
+import { HostConnections, type InjectorChoice } from '../../targets/index.js';
 import type { OCloudClient } from '../../vdi/index.js';
 import { HostLoadMonitor } from '../host-load.js';
 import { asAtpError, substitute, type StepContext, type StepVars, type VmFilter } from './context.js';
@@ -50,6 +50,8 @@ export interface PlatformSuiteOptions {
   hub: AgentHub;
   location?: ConfigLocation;
   pacing?: PacingFlags;
+  /** The injector for every input block (--injector, --mouse-mode, --display); default the suite's target.injector. */
+  injector?: Partial<InjectorChoice>;
   /** Overrides the suite's layout for every input block. */
   layout?: string;
   signal?: AbortSignal;
@@ -145,6 +147,7 @@ export async function runPlatformSuite(options: PlatformSuiteOptions): Promise<P
         version: options.version,
         onEvent: forward,
         ...(options.pacing === undefined ? {} : { pacing: options.pacing }),
+        ...(options.injector === undefined ? {} : { injector: options.injector }),
         ...(options.layout === undefined ? {} : { layout: options.layout }),
         ...(options.signal === undefined ? {} : { signal: options.signal }),
       });

@@ -7,7 +7,7 @@
  * platforms.yaml); the others are listed with their platform status.
  * Nothing left: ATP_RUN_NO_TARGETS listing the VMs seen.
  */
-import { selectNames, libvirtOpener, platformTargets, type PlatformVm, type TargetOpener } from '../../targets/index.js';
+import { selectNames, libvirtOpener, platformTargets, withPlatformDisplay, type PlatformVm, type TargetOpener } from '../../targets/index.js';
 import { substitute, type StepContext } from './context.js';
 
 export interface SelectedVm {
@@ -52,5 +52,6 @@ export async function currentSelection(ctx: StepContext): Promise<Selection> {
 
 /** A run-engine target opener for a selected VM (its agent bound to the domain on the run's hub). */
 export function openerOf(ctx: StepContext, vm: SelectedVm, timeoutMs?: number): TargetOpener {
-  return libvirtOpener(vm.spec, { token: ctx.token, location: ctx.location, ...(timeoutMs === undefined ? {} : { timeoutMs }) });
+  const opener = libvirtOpener(vm.spec, { token: ctx.token, location: ctx.location, ...(timeoutMs === undefined ? {} : { timeoutMs }) });
+  return withPlatformDisplay(opener, ctx.client, { id: vm.placed.platformId, name: vm.name });
 }

@@ -11,6 +11,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { AtpError } from '@atp/protocol';
 import { describeDomain, type DomainDescription } from './domain-xml.js';
+import { parseDomainGraphics, type DomainGraphicsInfo } from './graphics-xml.js';
 import { LibvirtEventStream } from './events.js';
 import { virshQgaExecutor, virshQmpExecutor } from './executors.js';
 import { parseDomainList, parseDominfo, parseDomstate, type DomainInfo, type DomainState, type DomainSummary } from './output-codec.js';
@@ -29,6 +30,11 @@ export interface DomainXmlOptions extends CallOptions {
   /** `--inactive`: the persistent definition (what the next start uses), not the running domain's XML. */
   inactive?: boolean;
   /** `--security-info`: include graphics passwords and other secrets (needs a read-write connection). */
+  securityInfo?: boolean;
+}
+
+export interface GraphicsOptions extends CallOptions {
+  /** Read with `--security-info` so passwords are included (default true; needs a read-write connection). */
   securityInfo?: boolean;
 }
 
@@ -58,6 +64,8 @@ export interface LibvirtClient {
   domainXml(domain: string, options?: CallOptions): Promise<DomainDescription>;
   /** `dumpxml` as text; `inactive` / `securityInfo` add `--inactive` / `--security-info`. */
   rawDomainXml(domain: string, options?: DomainXmlOptions): Promise<string>;
+  /** The running domain's display servers (graphics-xml.ts), with passwords unless securityInfo is false; `securityInfo` says how it was read. */
+  domainGraphics(domain: string, options?: GraphicsOptions): Promise<DomainGraphicsInfo & { securityInfo: boolean }>;
   /** `define` from XML text (persistent, not started). */
   define(xml: string, options?: CallOptions): Promise<void>;
   /** `create` from XML text: a transient domain, started now and gone (not just shut off) once destroyed. */
@@ -140,6 +148,11 @@ export class VirshLibvirtClient implements LibvirtClient {
 
   async domainXml(domain: string, options?: CallOptions): Promise<DomainDescription> {
     return describeDomain(await this.rawDomainXml(domain, options));
+  }
+
+  async domainGraphics(domain: string, options: GraphicsOptions = {}): Promise<DomainGraphicsInfo & { securityInfo: boolean }> {
+    const securityInfo = options.securityInfo ?? true;
+    return { ...parseDomainGraphics(await this.rawDomainXml(domain, { ...options, securityInfo })), securityInfo };
   }
 
   async define(xml: string, options?: CallOptions): Promise<void> {

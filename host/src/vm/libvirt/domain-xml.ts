@@ -113,8 +113,8 @@ export interface DomainSpec {
   guestAgent?: boolean;
   /** Default: one USB tablet (absolute pointer); PS/2 keyboard and mouse come with the pc machine anyway. */
   inputs?: { type: 'tablet' | 'keyboard' | 'mouse'; bus: 'usb' | 'virtio' | 'ps2' }[];
-  /** A VNC or SPICE server (default none). Port 'auto' = libvirt picks one. */
-  graphics?: { type: 'vnc' | 'spice'; listen?: string; port?: number | 'auto' };
+  /** A VNC or SPICE server (default none). Port 'auto' = libvirt picks one. `passwd`: password auth (read back only with --security-info). */
+  graphics?: { type: 'vnc' | 'spice'; listen?: string; port?: number | 'auto'; passwd?: string };
   /** Write the serial console (ttyS0) to this host file. */
   consoleLogPath?: string;
   /** The QEMU binary (default /usr/bin/qemu-system-x86_64). */
@@ -153,7 +153,8 @@ export function buildDomainXml(spec: DomainSpec): string {
   if (spec.graphics) {
     const g = spec.graphics;
     const port = g.port === undefined || g.port === 'auto' ? `port='-1' autoport='yes'` : `port='${g.port}' autoport='no'`;
-    devices.push(`<graphics type='${g.type}' ${port}><listen type='address' address='${a(g.listen ?? '127.0.0.1')}'/></graphics>`);
+    const passwd = g.passwd === undefined ? '' : ` passwd='${a(g.passwd)}'`;
+    devices.push(`<graphics type='${g.type}' ${port}${passwd}><listen type='address' address='${a(g.listen ?? '127.0.0.1')}'/></graphics>`);
   }
   devices.push(`<video><model type='vga'/></video>`, `<memballoon model='none'/>`);
   if (spec.consoleLogPath !== undefined) devices.push(`<serial type='file'><source path='${a(spec.consoleLogPath)}'/><target port='0'/></serial>`);

@@ -1,6 +1,6 @@
 /** libvirt through virsh: the client, its executors for the QMP and QGA helpers, domain XML, events, clones of a template. */
 export { VirshLibvirtClient, KEY_CODESETS, stageLocalFile } from './client.js';
-export type { CallOptions, DomainXmlOptions, FileStager, StagedFile, KeyCodeset, LibvirtClient, SendKeysOptions, ShutdownMode, UndefineOptions, VirshLibvirtClientOptions } from './client.js';
+export type { CallOptions, DomainXmlOptions, GraphicsOptions, FileStager, StagedFile, KeyCodeset, LibvirtClient, SendKeysOptions, ShutdownMode, UndefineOptions, VirshLibvirtClientOptions } from './client.js';
 export { CLONE_PREFIX, createClones, localCloneHost, MAX_CLONES, removeClones } from './clone.js';
 export type { CloneHost, CloneOptions, CreatedClone } from './clone.js';
 export { planClone, writeXml } from './clone-xml.js';
@@ -9,6 +9,8 @@ export { cloneStateFile, readCloneState, recordClones, unclonePrefix } from './c
 export type { CloneState, UncloneResult } from './clone-state.js';
 export { ATP_AGENT_CHANNEL, QGA_CHANNEL, buildDomainXml, describeDomain } from './domain-xml.js';
 export type { DomainChannel, DomainDescription, DomainGraphics, DomainInput, DomainSpec } from './domain-xml.js';
+export { parseDomainGraphics } from './graphics-xml.js';
+export type { DomainGraphicsInfo, GraphicsListen, LibvirtGraphics } from './graphics-xml.js';
 export { LIFECYCLE_EVENTS, parseEventLine } from './event-codec.js';
 export type { DomainEvent, LifecycleEvent } from './event-codec.js';
 export { LibvirtEventStream } from './events.js';
