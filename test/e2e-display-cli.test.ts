@@ -46,9 +46,10 @@ describe('atp-host verify --injector', () => {
     const stateDir = path.join(dir, 'lab-state');
     const run = await runCli(['verify', path.join(repo, 'scenarios/smoke.yaml'), '--lab', '--state-dir', stateDir, '--injector', 'spice', '--closed-loop', '8', '--report', `json:${report}`]);
     expect(run.err).not.toMatch(/ATP_[A-Z_]+:/);
-    expect(run.code).toBe(0);
     const parsed = parseReport(JSON.parse(await readFile(report, 'utf8')));
     const suite = parsed.suites[0];
+    expect(suite?.findings.map((f) => `${f.kind} at step ${f.step ?? '-'}: ${f.message}`)).toEqual([]);
+    expect(run.code).toBe(0);
     expect(suite?.verdict).toBe('pass');
     expect(suite?.target.injector).toBe('spice');
     // SPICE input goes where QEMU routes it: the report names no QMP route.

@@ -34,6 +34,9 @@ import { answersLink, linkChannel } from './link.js';
 import { decodeMainServerMessage, encodeMainClientMessage, type ChannelId, type MainInit } from './main-codec.js';
 import { Waiters } from './waiters.js';
 
+/** `mouseMode: 'auto'`: how long to wait for client mode to be offered before settling for server mode. */
+export const AUTO_CLIENT_WAIT_MS = 2000;
+
 export interface SpiceClientOptions {
   /** Ask the server for this mouse mode; 'auto': client mode when offered, else the server's (default: keep the server's). */
   mouseMode?: SpiceMouseMode | 'auto';
@@ -140,7 +143,17 @@ export class SpiceClient {
     await this.waiters.until(() => this.init !== undefined, this.timeoutMs, this.timeout('the main channel INIT'));
     const wanted = this.options.mouseMode;
     if (wanted === 'auto') {
-      if (this.supportedMouseModes.includes('client')) await this.switchMouseMode('client');
+      // The guest's tablet becomes QEMU's pointer when the guest first polls it: give it a moment before settling for server mode.
+      const offered = (): boolean => this.supportedMouseModes.includes('client');
+      const notYet = new AtpError('ATP_SPICE_MOUSE_MODE', 'client mouse mode not offered yet');
+      const settled = await this.waiters.until(offered, AUTO_CLIENT_WAIT_MS, () => notYet).then(
+        () => true,
+        (error: unknown) => {
+          if (error !== notYet) throw error; // the connection failed meanwhile
+          return false;
+        },
+      );
+      if (settled) await this.switchMouseMode('client');
     } else if (wanted !== undefined) await this.switchMouseMode(wanted);
     await this.main.send(encodeMainClientMessage({ kind: 'attachChannels' }));
     await this.waiters.until(() => this.channels !== undefined, this.timeoutMs, this.timeout('the channel list'));
