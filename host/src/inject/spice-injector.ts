@@ -108,6 +108,8 @@ export function motionChunks(dx: number, dy: number, buttons: number): InputsCli
 
 /** QEMU's PS/2 mouse packet limit per axis. */
 const PS2_MAX_DELTA = 127;
+/** Between two key events (keySlot says why): caps SPICE typing at 500 key events/s, 250 keystrokes/s. */
+export const KEY_EVENT_GAP_MS = 2;
 /** Between two motion chunks: a guest timer tick and then some, so a TCG guest has read the previous packet. */
 export const MOTION_CHUNK_GAP_MS = 10;
 
@@ -116,6 +118,7 @@ export class SpiceBackend implements InjectorBackend<SpiceBatch> {
   readonly name = 'spice';
   private buttons = 0;
   private position = { x: 0, y: 0 };
+  private lastKeyAt = Number.NEGATIVE_INFINITY;
 
   constructor(
     readonly client: SpiceClient,
@@ -198,9 +201,24 @@ export class SpiceBackend implements InjectorBackend<SpiceBatch> {
     for (const message of batch.messages) {
       // Consecutive motion chunks leave the guest time to drain QEMU's PS/2 queue (motionChunks says why).
       if (previous?.kind === 'mouseMotion' && message.kind === 'mouseMotion') await sleep(MOTION_CHUNK_GAP_MS);
+      if (message.kind === 'keyDown' || message.kind === 'keyUp') await this.keySlot();
       await this.client.sendInput(message, stamp);
       previous = message;
     }
+  }
+
+  /**
+   * Key events at most one per KEY_EVENT_GAP_MS, as a PS/2 wire carries them
+   * (a byte takes about a millisecond there). spice-server hands QEMU a burst of key
+   * messages within one main-loop turn, and QEMU's PS/2 keyboard keeps 16
+   * bytes for the guest and drops the rest silently: a CI run lost a key-up
+   * that way under closed-loop pacing (8 keystrokes in flight) on a loaded
+   * host. Spaced, the guest would have to stall for 32 ms to lose one.
+   */
+  private async keySlot(): Promise<void> {
+    const wait = this.lastKeyAt + KEY_EVENT_GAP_MS - performance.now();
+    if (wait > 0) await sleep(wait);
+    this.lastKeyAt = performance.now();
   }
 
   close(): Promise<void> {

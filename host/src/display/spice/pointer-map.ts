@@ -12,8 +12,11 @@
  * `surfaceCoordinate` tries the integers around the ideal x = p * W / (S - 1)
  * (over 0..W: x = W is abs 32767, the far edge; x = W - 1 would land a pixel
  * short when W = S) and keeps the one whose round trip lands nearest p, then
- * the one whose abs is nearest the ideal. When the surface is at least half
- * the screen, every pixel lands within 1 px (exactly, when W >= S - 1).
+ * the one whose abs is nearest the ideal. The corners land exactly on any
+ * surface; every pixel lands within 1 px on a surface at least half the
+ * screen, and exactly from twice the screen (at W = S a few pixels come back
+ * 1 off: QEMU's truncated abs values are up to 32767/W + 1 apart, more than a
+ * pixel's window of 32767/(S - 1)).
  */
 
 export const ABS_AXIS_MAX = 0x7fff;
