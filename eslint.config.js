@@ -8,7 +8,7 @@ import { createTypeScriptImportResolver } from 'eslint-import-resolver-typescrip
 /** Host layers from the ground up; a layer may import only layers below it. */
 const hostLayers = [
   ['util'],
-  ['vm', 'vdi', 'display'],
+  ['vm', 'vdi', 'display', 'history'],
   ['inject'],
   ['hub'],
   ['verify'],
@@ -41,10 +41,11 @@ const agentZones = [
 ].map((zone) => ({ ...zone, message: 'Agent layering: io at the bottom; capture, link, exec and health do not import each other or the CLI (docs/ARCHITECTURE.md).' }));
 
 const packageZones = [
-  { target: './protocol-schemas', from: ['./host', './guest-agent', './web-verifier'], message: 'protocol-schemas is the bottom layer.' },
-  { target: './host', from: ['./guest-agent', './web-verifier'], message: 'host must not import the agent or the page.' },
+  { target: './protocol-schemas', from: ['./host', './guest-agent', './web-verifier', './web-console'], message: 'protocol-schemas is the bottom layer.' },
+  { target: './host', from: ['./guest-agent', './web-verifier', './web-console'], message: 'host must not import the agent or the page.' },
   { target: './guest-agent', from: ['./host', './web-verifier'], message: 'the agent must not import the host or the page.' },
   { target: './web-verifier', from: ['./host', './guest-agent'], message: 'the page must not import the host or the agent.' },
+  { target: './web-console', from: ['./host', './guest-agent', './web-verifier'], message: 'the console talks to the host over HTTP only: it imports @atp/protocol, not the host, the agent or the page.' },
 ];
 
 const ioModules = ['net', 'fs', 'fs/promises', 'child_process', 'dgram', 'http', 'https', 'tls', 'worker_threads', 'stream'];

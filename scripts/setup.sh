@@ -196,6 +196,13 @@ if [ ! -x node_modules/.bin/atp-host ] || [ ! -x node_modules/.bin/atp-agent ]; 
 else
   say "build: tsc -b ($(took "$phase"))"
 fi
+# The web console's bundle (atp-host serve serves web-console/dist at /console/), rebuilt when a source is newer.
+console_js=web-console/dist/console.js
+if [ ! -f "$console_js" ] || [ -n "$(find web-console/src web-console/static web-console/scripts protocol-schemas/src -newer "$console_js" -print -quit)" ]; then
+  phase=$(now_us)
+  node_modules/.bin/tsx web-console/scripts/build.ts >/dev/null || fail "build: the web console failed to build (tsx web-console/scripts/build.ts)"
+  say "build: web console bundled into web-console/dist ($(took "$phase"))"
+fi
 
 say "ready in $(took "$setup_start"): node $(node --version) ($(command -v node)), npm $npm_version"
 if [ "$did_work" = true ]; then

@@ -194,6 +194,23 @@ export const ERROR_CODES = {
   ATP_DISPLAY_NONE: 'The VM has no display server of the protocol asked for (no <graphics> of that type in the libvirt domain, no port yet because it is not running, no SPICE/VNC details from the platform, or a lab VM started without it); the message names the VM and the protocol.',
   ATP_DISPLAY_CREDENTIALS: 'A display password or CA could not be read: the environment variable is empty, or the file is missing, unreadable, empty, too large, holds more than one line or is readable by group/other (a password file must be mode 0600); the message names the source, never the content.',
   ATP_DISPLAY_TLS: 'TLS material for a display server could not be made or used: openssl failed or is missing, or a TLS-only display has no CA to verify it with; the message says which.',
+
+  // HTTP API (host/src/api/v1)
+  ATP_API_AUTH: 'An API request had no valid bearer token or session (also: a token put in the URL, which is refused so it never reaches logs); answered 401.',
+  ATP_API_ORIGIN: 'A browser request or WebSocket came from another origin than the server\'s own; answered 403.',
+  ATP_API_NOT_FOUND: 'No API route or no such object (run, host, VM, suite); the message names what was asked for; answered 404.',
+  ATP_API_BODY: 'An API request body was not JSON, too large or of the wrong content type; answered 400 (400/413) naming the limit.',
+  ATP_API_INTERNAL: 'An API handler failed with an unexpected error; the client gets only this code (500), the cause goes to the server log.',
+  ATP_API_CONFLICT: 'The API request conflicts with the object\'s state (cancel a finished run, delete a running one); answered 409.',
+  ATP_API_EVENTS_SLOW: 'An /api/v1/events client stopped reading: the data it left unread stayed above the server\'s bound for too long, so the server closed it (close code 4413) instead of buffering more; reconnect and resume from the last index seen.',
+  ATP_API_EVENTS_LIMIT: 'The server already has as many /api/v1/events connections as it allows; the upgrade is answered 503.',
+
+  // Run history (host/src/history: the SQLite run store, CONFIG_DIR/runs.db)
+  ATP_HISTORY_OPEN: 'The run history database could not be opened or created (its folder or file is not writable, the file is not an SQLite database, or another process holds it locked); the message names the file.',
+  ATP_HISTORY_VERSION: 'The run history database has a newer schema version than this atp-host knows (it was written by a newer ATP), or a migration of an older file failed; nothing was changed.',
+  ATP_HISTORY_CORRUPT: 'A row read back from the run history is not what its schema says (not JSON, or a report, event or option of the wrong shape); the message names the run and the column.',
+  ATP_HISTORY_WRITE: 'Writing to the run history failed (disk full, read-only file, locked by another process beyond the busy timeout, a duplicate event index); the message names the run.',
+  ATP_HISTORY_RUN_UNKNOWN: 'No run with that id (or id prefix) in the run history, or a prefix that matches several runs (the message lists them); answered 404 by the API.',
 } as const satisfies Record<`ATP_${string}`, string>;
 
 export type AtpErrorCode = keyof typeof ERROR_CODES;

@@ -12,3 +12,4 @@ export * from './run-events.js';
 export * from './keys/index.js';
 export * from './evdev/index.js';
 export * from './scenario-v2.js';
+export * from './api/index.js';

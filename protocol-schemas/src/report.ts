@@ -95,6 +95,24 @@ export const LatencyStatsSchema = z.strictObject({
   clockUncertaintyMs: ms,
 });
 
+/** Latency samples kept per suite report; a suite that measured more keeps an even spread of them. */
+export const LATENCY_SAMPLES_MAX = 1000;
+
+/**
+ * The latencies behind a suite's latency figures, for plots (a histogram,
+ * latency over time): each point is [ms since the suite's first measured send,
+ * latency ms], in send order. `total` is how many latencies were measured
+ * (latency.n); with more than LATENCY_SAMPLES_MAX, `points` is an even spread
+ * over them, the first and the last included. Beside `latency` rather than in
+ * it, so readers that list every latency figure (JUnit properties) stay as
+ * they were.
+ */
+export const LatencySamplesSchema = z.strictObject({
+  total: count,
+  points: z.array(z.tuple([ms, z.number()])).max(LATENCY_SAMPLES_MAX),
+});
+export type LatencySamples = z.output<typeof LatencySamplesSchema>;
+
 /** An observer device that delivered input during the suite: the keyboard the injector drove is the one with the key events. */
 export const ReportDeviceSchema = z.strictObject({
   id: z.string().min(1),
@@ -127,6 +145,8 @@ export const SuiteReportSchema = z.strictObject({
   findings: z.array(FindingSchema),
   pointer: PointerStatsSchema.optional(),
   latency: LatencyStatsSchema.optional(),
+  /** The latencies the figures were computed from, for plots (at most LATENCY_SAMPLES_MAX points). */
+  latencySamples: LatencySamplesSchema.optional(),
   /** Why the suite could not run to the end (verdict 'error'). */
   error: z.strictObject({ code: z.string().min(1), message: z.string() }).optional(),
   /** Which observer devices delivered input, and hotplug during the suite. */

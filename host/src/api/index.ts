@@ -2,3 +2,4 @@
 export * from './listen-address.js';
 export * from './ws-upgrade.js';
 export * from './server.js';
+export * from './v1/index.js';

@@ -17,7 +17,13 @@ import fastifyStatic from '@fastify/static';
 import { AtpError } from '@atp/protocol';
 import type { AgentHub } from '../hub/index.js';
 import { DEFAULT_API_HOST, parseListenAddress, urlHost } from './listen-address.js';
-import { UpgradeWsListener } from './ws-upgrade.js';
+import { UpgradeRouter, UpgradeWsListener } from './ws-upgrade.js';
+import { ApiAuth } from './v1/auth.js';
+import type { ApiContext } from './v1/context.js';
+import { EVENTS_PATH, EventsEndpoint, type EventsEndpointOptions } from './v1/events/endpoint.js';
+import { EVENTS_SERVICE } from './v1/events/producers.js';
+import { registerApiV1 } from './v1/plugin.js';
+import type { ApiRoute } from './v1/route.js';
 
 export interface ApiServerOptions {
   hub: AgentHub;
@@ -31,6 +37,18 @@ export interface ApiServerOptions {
   wsPath?: string;
   /** Folder holding the built page (index.html). Default web-verifier/dist/page of this checkout. */
   pageDir?: string;
+  /** Folder holding the built web console (index.html + assets), served at /console/. Default web-console/dist of this checkout. */
+  consoleDir?: string;
+  /** The HTTP API under /api/v1 (api/v1/plugin.ts): its bearer token, the handlers' context, the routes. Absent: no API. */
+  api?: {
+    token: string;
+    context: ApiContext;
+    routes: readonly ApiRoute[];
+    publicRoutes?: readonly string[];
+    bodyLimit?: number;
+    /** Bounds of the live events WebSocket (/api/v1/events): backpressure, timeouts, client count. */
+    events?: Omit<EventsEndpointOptions, 'log' | 'auth' | 'note'>;
+  };
 }
 
 export interface VerifierUrlParams {
@@ -53,6 +71,12 @@ export interface ApiServer {
   /** The hub listener behind /ws (dropConnections() cuts every page's link). */
   readonly ws: UpgradeWsListener;
   readonly app: FastifyInstance;
+  /** The API's auth (sessions, origin checks), when the API is on. */
+  readonly auth?: ApiAuth;
+  /** The live events WebSocket at /api/v1/events, when the API is on. */
+  readonly events?: EventsEndpoint;
+  /** The origins a browser reaches this server at (Origin checks). */
+  readonly origins: readonly string[];
   /** The page URL with its query: /verifier?token=…[&agent=…][&hub=…]. */
   verifierUrl(params: VerifierUrlParams): string;
   /** Stops the endpoint (the pages see the link drop) and the HTTP server. The hub lives on. */
@@ -60,6 +84,7 @@ export interface ApiServer {
 }
 
 export const DEFAULT_WS_PATH = '/ws';
+export const DEFAULT_CONSOLE_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../web-console/dist');
 export const DEFAULT_PAGE_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../web-verifier/dist/page');
 const BUILD_HINT = 'the web verifier page is not built: run `npm run build:web` (tsx web-verifier/scripts/build.ts)';
 
@@ -67,6 +92,15 @@ function pageHeaders(reply: FastifyReply): void {
   reply.header('Cache-Control', 'no-store');
   reply.header('Referrer-Policy', 'no-referrer');
   reply.header('X-Content-Type-Options', 'nosniff');
+}
+
+/** The console is same-origin only: no framing by others, no inline scripts from elsewhere. */
+function consoleHeaders(reply: FastifyReply): void {
+  reply.header('Cache-Control', 'no-store');
+  reply.header('X-Content-Type-Options', 'nosniff');
+  reply.header('Referrer-Policy', 'no-referrer');
+  reply.header('X-Frame-Options', 'SAMEORIGIN');
+  reply.header('Content-Security-Policy', "default-src 'self'; connect-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; frame-ancestors 'self'");
 }
 
 export async function startServer(options: ApiServerOptions): Promise<ApiServer> {
@@ -92,15 +126,41 @@ export async function startServer(options: ApiServerOptions): Promise<ApiServer>
     return reply.redirect(`/verifier${query}`);
   });
   app.get('/healthz', () => ({ ok: true }));
+  const consoleDir = path.resolve(options.consoleDir ?? DEFAULT_CONSOLE_DIR);
+  if (options.api !== undefined && existsSync(path.join(consoleDir, 'index.html'))) {
+    await app.register(fastifyStatic, { root: consoleDir, prefix: '/console/', decorateReply: false, cacheControl: false, setHeaders: consoleHeaders });
+    app.get('/console', (_request, reply) => reply.redirect('/console/'));
+  }
+  let origins: string[] = [];
+  const auth = options.api === undefined ? undefined : new ApiAuth(options.api.token, () => origins);
+  if (options.api !== undefined && auth !== undefined) {
+    registerApiV1(app, { context: options.api.context, auth, routes: options.api.routes, ...(options.api.publicRoutes === undefined ? {} : { publicRoutes: options.api.publicRoutes }), ...(options.api.bodyLimit === undefined ? {} : { bodyLimit: options.api.bodyLimit }) });
+  }
 
+  // WebSocket upgrades by path: the hub's /ws and the API's live events; any other path is 404.
+  const router = new UpgradeRouter(app.server);
+  let events: EventsEndpoint | undefined;
+  if (options.api !== undefined && auth !== undefined) {
+    const { context } = options.api;
+    events = new EventsEndpoint({ ...options.api.events, log: context.events, auth, note: (line) => context.log(line) });
+    const endpoint = events;
+    router.add(EVENTS_PATH, (request, socket, head) => endpoint.handleUpgrade(request, socket, head));
+    context.services.set(EVENTS_SERVICE, endpoint);
+  }
   const { maxFrameBytes, wsMaxPayloadBytes } = options.hub.limits;
-  const ws = new UpgradeWsListener({ server: app.server, path: wsPath, maxFrameBytes, wsMaxPayloadBytes, baseUrl: () => `ws://${urlHost(address.host, port)}` });
+  const ws = new UpgradeWsListener({ router, path: wsPath, maxFrameBytes, wsMaxPayloadBytes, baseUrl: () => `ws://${urlHost(address.host, port)}` });
   // Attached before listening, so no upgrade can arrive without a handler.
   await options.hub.addListener(ws);
+  const stopUpgrades = async (): Promise<void> => {
+    await events?.close();
+    if (options.api?.context.services.get(EVENTS_SERVICE) === events) options.api?.context.services.delete(EVENTS_SERVICE);
+    await ws.close();
+    router.close();
+  };
   try {
     await app.listen({ host: address.host, port: address.port });
   } catch (cause) {
-    await ws.close();
+    await stopUpgrades();
     await app.close();
     throw new AtpError('ATP_HUB_LISTEN', `cannot listen on ${urlHost(address.host, address.port)}: ${cause instanceof Error ? cause.message : String(cause)}`, {
       cause,
@@ -110,6 +170,7 @@ export async function startServer(options: ApiServerOptions): Promise<ApiServer>
   const bound = app.server.address();
   port = typeof bound === 'object' && bound !== null ? bound.port : address.port;
   const base = urlHost(address.host, port);
+  origins = [`http://${base}`, ...(address.host === '127.0.0.1' || address.host === '::1' ? [`http://localhost:${port}`] : [])];
   let closed = false;
 
   return {
@@ -121,6 +182,9 @@ export async function startServer(options: ApiServerOptions): Promise<ApiServer>
     pageDir,
     ws,
     app,
+    ...(auth === undefined ? {} : { auth }),
+    ...(events === undefined ? {} : { events }),
+    origins,
     verifierUrl(params: VerifierUrlParams): string {
       const query = new URLSearchParams({ token: params.token });
       if (params.agentId !== undefined) query.set('agent', params.agentId);
@@ -130,7 +194,7 @@ export async function startServer(options: ApiServerOptions): Promise<ApiServer>
     async close(): Promise<void> {
       if (closed) return;
       closed = true;
-      await ws.close();
+      await stopUpgrades();
       await app.close();
     },
   };

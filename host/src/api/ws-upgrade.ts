@@ -1,17 +1,73 @@
 /**
- * A hub Listener that accepts WebSockets from an existing HTTP server (the API
- * server's Fastify instance) through its 'upgrade' event, so the page, its
- * assets and the hub endpoint share one port. The hub's own WsListener binds a
- * port of its own; connections are the hub's own WsConnection (same frame
- * limits, same error codes). Upgrades for other paths get 404 and are closed.
+ * WebSocket upgrades on the API server's one port. `UpgradeRouter` owns the
+ * HTTP server's 'upgrade' event and hands each upgrade to the handler of its
+ * path (the hub's /ws, the live events' /api/v1/events); any other path gets
+ * 404 before the handshake. `refuseUpgrade` answers an upgrade with a plain
+ * HTTP status (and an optional JSON body) and closes the socket.
+ *
+ * `UpgradeWsListener` is a hub Listener on that router: the page, its assets
+ * and the hub endpoint share one port. The hub's own WsListener binds a port
+ * of its own; connections here are the hub's own WsConnection (same frame
+ * limits, same error codes).
  */
-import type http from 'node:http';
+import { STATUS_CODES, type IncomingMessage, type Server } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer } from 'ws';
 import { WsConnection, type Listener, type MessageConnection } from '../hub/index.js';
 
+export type UpgradeHandler = (request: IncomingMessage, socket: Duplex, head: Buffer) => void;
+
+/** Answers an upgrade request with `status` (no handshake) and closes the socket. */
+export function refuseUpgrade(socket: Duplex, status: number, body?: unknown): void {
+  socket.on('error', () => undefined);
+  if (!socket.writable) {
+    socket.destroy();
+    return;
+  }
+  const text = body === undefined ? '' : JSON.stringify(body);
+  const head = [`HTTP/1.1 ${status} ${STATUS_CODES[status] ?? 'Error'}`, 'Connection: close', `Content-Length: ${Buffer.byteLength(text)}`, 'Cache-Control: no-store'];
+  if (body !== undefined) head.push('Content-Type: application/json; charset=utf-8');
+  socket.end(`${head.join('\r\n')}\r\n\r\n${text}`);
+}
+
+export const upgradePath = (request: IncomingMessage): string => new URL(request.url ?? '/', 'http://x').pathname;
+
+export class UpgradeRouter {
+  private readonly routes = new Map<string, UpgradeHandler>();
+  private readonly onUpgrade = (request: IncomingMessage, socket: Duplex, head: Buffer): void => {
+    let path: string;
+    try {
+      path = upgradePath(request);
+    } catch {
+      refuseUpgrade(socket, 400);
+      return;
+    }
+    const handler = this.routes.get(path);
+    if (handler === undefined) refuseUpgrade(socket, 404);
+    else handler(request, socket, head);
+  };
+
+  constructor(private readonly server: Server) {
+    server.on('upgrade', this.onUpgrade);
+  }
+
+  /** Routes upgrades of `path` to `handler` until the returned function is called. */
+  add(path: string, handler: UpgradeHandler): () => void {
+    if (this.routes.has(path)) throw new Error(`an upgrade handler for ${path} is already registered`);
+    this.routes.set(path, handler);
+    return () => {
+      if (this.routes.get(path) === handler) this.routes.delete(path);
+    };
+  }
+
+  close(): void {
+    this.server.off('upgrade', this.onUpgrade);
+    this.routes.clear();
+  }
+}
+
 export interface UpgradeWsListenerOptions {
-  server: http.Server;
+  router: UpgradeRouter;
   /** URL path of the endpoint, e.g. "/ws". */
   path: string;
   maxFrameBytes: number;
@@ -23,7 +79,7 @@ export interface UpgradeWsListenerOptions {
 export class UpgradeWsListener implements Listener {
   readonly kind = 'ws' as const;
   private wss: WebSocketServer | undefined;
-  private onUpgrade: ((request: http.IncomingMessage, socket: Duplex, head: Buffer) => void) | undefined;
+  private unroute: (() => void) | undefined;
 
   constructor(private readonly options: UpgradeWsListenerOptions) {}
 
@@ -34,19 +90,13 @@ export class UpgradeWsListener implements Listener {
   start(onConnection: (connection: MessageConnection) => void): Promise<void> {
     const wss = new WebSocketServer({ noServer: true, maxPayload: this.options.wsMaxPayloadBytes, perMessageDeflate: false });
     this.wss = wss;
-    this.onUpgrade = (request, socket, head): void => {
-      const path = new URL(request.url ?? '/', 'http://x').pathname;
-      if (path !== this.options.path) {
-        socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
-        return;
-      }
+    this.unroute = this.options.router.add(this.options.path, (request, socket, head) => {
       wss.handleUpgrade(request, socket, head, (ws) => {
         const s = request.socket;
         s.setNoDelay(true);
         onConnection(new WsConnection(ws, `${s.remoteAddress ?? '?'}:${s.remotePort ?? 0}`, this.options.maxFrameBytes));
       });
-    };
-    this.options.server.on('upgrade', this.onUpgrade);
+    });
     return Promise.resolve();
   }
 
@@ -59,8 +109,8 @@ export class UpgradeWsListener implements Listener {
 
   /** Idempotent: the server and the hub may both close it. */
   async close(): Promise<void> {
-    if (this.onUpgrade !== undefined) this.options.server.off('upgrade', this.onUpgrade);
-    this.onUpgrade = undefined;
+    this.unroute?.();
+    this.unroute = undefined;
     const wss = this.wss;
     this.wss = undefined;
     if (wss === undefined) return;

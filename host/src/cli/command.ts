@@ -6,14 +6,15 @@
  * { exitCode, signal, stdout, stderr, ... } instead and still exits with it.
  * `--vms GLOB[@HOST]` runs it on every matching running domain in turn: each
  * VM's output under a `==> NAME <==` header (JSON: [{ vm, result }]), exit code
- * the worst (highest) of them.
+ * the worst (highest) of them. The guest side is targets/guest-exec.ts (the
+ * HTTP API's /api/v1/command/exec runs the same).
  */
 import type { Command } from 'commander';
 import { AtpError } from '@atp/protocol';
-import { qgaExec } from '../vm/qga/index.js';
 import { locationOf, withConfigDir } from './config.js';
 import type { CliIo } from './program.js';
-import { forEachVm, withDomain } from '../targets/domains.js';
+import { forEachVm } from '../targets/domains.js';
+import { execInDomain, exitCodeOf } from '../targets/guest-exec.js';
 
 interface ExecFlags {
   vm?: string;
@@ -43,10 +44,8 @@ export function registerCommandCommands(program: Command, io: CliIo, setExitCode
       const deadlineMs = seconds(flags.timeout, 60_000);
       const location = locationOf(flags);
       const { many, results } = await forEachVm(flags, location, (line) => io.err(`command: ${line}\n`), async (spec) => {
-        const r = await withDomain(spec, location, (d) => qgaExec(d.client.qgaExecutor(d.domain), cmd, args, { deadlineMs }));
-        const stdout = Buffer.from(r.stdout).toString('utf8');
-        const stderr = Buffer.from(r.stderr).toString('utf8');
-        return { code: r.exitCode ?? 128 + (r.signal ?? 0), json: { pid: r.pid, exitCode: r.exitCode, signal: r.signal, stdout, stderr, stdoutTruncated: r.stdoutTruncated, stderrTruncated: r.stderrTruncated } };
+        const r = await execInDomain(spec, location, cmd, args, { deadlineMs });
+        return { code: exitCodeOf(r), json: r };
       });
       if (flags.json === true) {
         io.out(`${JSON.stringify(many ? results.map((r) => ({ vm: r.vm, result: r.result.json })) : { vm: flags.vm, ...results[0]?.result.json })}\n`);

@@ -3,14 +3,14 @@
  * `add --ssh` connects first with strict host-key checking; the only way a new
  * host key is recorded is `--accept-new-host-key`, which prints the
  * fingerprint and appends the key to the known_hosts file the host uses.
+ * Adding and checking live in targets/hosts.ts (the HTTP API uses them too);
+ * this file parses the flags and prints.
  */
 import type { Command } from 'commander';
 import { AtpError } from '@atp/protocol';
-import { addHost, effectiveHost, loadHosts, removeHost, type EffectiveHost } from '../config/hosts-file.js';
+import { effectiveHost, loadHosts, removeHost } from '../config/hosts-file.js';
 import { DEFAULT_SSH_PORT, type HostConfig } from '../config/hosts-schema.js';
-import { PerCallVirsh } from '../vm/libvirt/virsh-runner.js';
-import { SshConnection } from '../vm/ssh/connection.js';
-import { runRemote } from '../vm/ssh/exec.js';
+import { addCheckedHost, checkHost } from '../targets/hosts.js';
 import { locationOf, withConfigDir } from './config.js';
 import type { CliIo } from './program.js';
 
@@ -69,35 +69,6 @@ function hostConfigFrom(flags: AddFlags): HostConfig {
   };
 }
 
-export interface CheckReport {
-  name: string;
-  kind: 'local' | 'ssh';
-  ok: true;
-  target: string;
-  hostKey?: { type: string; fingerprint: string };
-  connectMs?: number;
-  libvirtUri: string;
-  virshVersion: string;
-}
-
-/** Connects (strictly), runs `virsh -c URI version` there, reports. */
-export async function checkHost(host: EffectiveHost): Promise<CheckReport> {
-  if (host.kind === 'local') {
-    const runner = new PerCallVirsh({ uri: host.libvirtUri, defaultTimeoutMs: 30_000 });
-    const out = await runner.run(['version']);
-    return { name: host.name, kind: 'local', ok: true, target: 'this machine', libvirtUri: host.libvirtUri, virshVersion: out.trim() };
-  }
-  const t0 = performance.now();
-  const connection = await SshConnection.connect(host, { keepaliveIntervalMs: 0 });
-  const connectMs = Math.round(performance.now() - t0);
-  try {
-    const r = await runRemote(connection, ['virsh', '-c', host.libvirtUri, 'version'], { env: { LC_ALL: 'C' }, timeoutMs: 30_000 });
-    return { name: host.name, kind: 'ssh', ok: true, target: connection.label, hostKey: { type: connection.hostKey.type, fingerprint: connection.hostKey.fingerprint }, connectMs, libvirtUri: host.libvirtUri, virshVersion: r.stdout.trim() };
-  } finally {
-    connection.close();
-  }
-}
-
 export function registerHostCommands(program: Command, io: CliIo): void {
   const hosts = program.command('host').description('hypervisors ATP reaches: this machine or over SSH (hosts.yaml)');
 
@@ -113,28 +84,16 @@ export function registerHostCommands(program: Command, io: CliIo): void {
     .option('--accept-new-host-key', 'record the host key if known_hosts has none for it (prints its fingerprint); a CHANGED key is never accepted')
     .option('--json', 'print the result as JSON')
     .action(async (name: string, flags: AddFlags) => {
-      const location = locationOf(flags);
       const config = hostConfigFrom(flags);
-      const loaded = await loadHosts(location);
-      if (loaded.hosts[name] !== undefined) throw new AtpError('ATP_CONFIG_HOST_EXISTS', `${loaded.file}: host '${name}' already exists (atp-host host remove ${name} first)`, { details: { file: loaded.file, host: name } });
-      const host = effectiveHost({ ...loaded, hosts: { ...loaded.hosts, [name]: config } }, name);
-      let recorded: { type: string; fingerprint: string; knownHostsFile: string } | undefined;
-      let hostKey: { type: string; fingerprint: string } | undefined;
-      if (host.kind === 'ssh') {
-        const connection = await SshConnection.connect(host, {
-          keepaliveIntervalMs: 0,
-          acceptNewHostKey: flags.acceptNewHostKey === true,
-          onHostKeyRecorded: (key, _line, file) => {
-            recorded = { type: key.type, fingerprint: key.fingerprint, knownHostsFile: file };
-            if (!flags.json) io.err(`recorded new host key for ${host.host}:${host.port}: ${key.type} ${key.fingerprint} in ${file}\n`);
-          },
-        });
-        hostKey = { type: connection.hostKey.type, fingerprint: connection.hostKey.fingerprint };
-        connection.close();
-      }
-      const after = await addHost(name, config, location);
-      if (flags.json) return io.out(`${JSON.stringify({ added: effectiveHost(after, name), file: after.file, hostKey, recordedHostKey: recorded }, null, 2)}\n`);
-      io.out(`added host '${name}' to ${after.file}${hostKey ? ` (host key ${hostKey.type} ${hostKey.fingerprint})` : ''}\n`);
+      const added = await addCheckedHost(name, config, locationOf(flags), {
+        acceptNewHostKey: flags.acceptNewHostKey === true,
+        onHostKeyRecorded: (key, file, endpoint) => {
+          if (!flags.json) io.err(`recorded new host key for ${endpoint}: ${key.type} ${key.fingerprint} in ${file}\n`);
+        },
+      });
+      const { hostKey } = added;
+      if (flags.json) return io.out(`${JSON.stringify({ added: added.added, file: added.file, hostKey, recordedHostKey: added.recordedHostKey }, null, 2)}\n`);
+      io.out(`added host '${name}' to ${added.file}${hostKey ? ` (host key ${hostKey.type} ${hostKey.fingerprint})` : ''}\n`);
     });
 
   withConfigDir(hosts.command('list').description('list the hosts in hosts.yaml'))

@@ -10,11 +10,12 @@
  *   --display-ca FILE              the CA for spices://
  * A --display URL without --injector picks the URL's protocol. Mistakes are
  * usage errors (exit 2) naming the flag; the password never appears in one.
+ * The checks themselves live in targets/injector-choice.ts (the HTTP API's
+ * input bodies take the same fields).
  */
 import type { Command } from 'commander';
-import { AtpError, InjectorKindSchema, MouseModeSchema, type InjectorKind } from '@atp/protocol';
-import { endpointFromUrl } from '../display/endpoint-sources.js';
 import type { InjectorChoice } from '../targets/index.js';
+import { INJECTOR_FLAG_NAMES, resolveInjectorChoice } from '../targets/injector-choice.js';
 
 export interface InjectorFlags {
   injector?: string;
@@ -33,32 +34,7 @@ export function addInjectorOptions(command: Command): Command {
     .option('--display-ca <file>', "with spices://: the CA certificate that signed the server's certificate");
 }
 
-const usage = (flag: string, message: string): AtpError => new AtpError('ATP_SCHEMA_INVALID', `${flag}: ${message}`, { details: { field: flag } });
-
-/** The choice the flags make (kind absent: each suite's own), the endpoint read (password, CA). */
-export async function parseInjectorFlags(flags: InjectorFlags): Promise<Partial<InjectorChoice>> {
-  let kind: InjectorKind | undefined;
-  if (flags.injector !== undefined) {
-    const parsed = InjectorKindSchema.safeParse(flags.injector);
-    if (!parsed.success) throw usage('--injector', `expected qmp, spice or vnc, got ${JSON.stringify(flags.injector)}`);
-    kind = parsed.data;
-  }
-  let mouseMode: InjectorChoice['mouseMode'];
-  if (flags.mouseMode !== undefined) {
-    const parsed = MouseModeSchema.safeParse(flags.mouseMode);
-    if (!parsed.success) throw usage('--mouse-mode', `expected client or server, got ${JSON.stringify(flags.mouseMode)}`);
-    if (kind !== undefined && kind !== 'spice') throw usage('--mouse-mode', 'is a SPICE setting: it needs --injector spice');
-    mouseMode = parsed.data;
-  }
-  if (flags.display === undefined) {
-    if (flags.displayPasswordFile !== undefined || flags.displayCa !== undefined) throw usage(flags.displayCa !== undefined ? '--display-ca' : '--display-password-file', 'goes with --display URL');
-    return { ...(kind === undefined ? {} : { kind }), ...(mouseMode === undefined ? {} : { mouseMode }) };
-  }
-  const endpoint = await endpointFromUrl(flags.display, {
-    ...(flags.displayPasswordFile === undefined ? {} : { passwordFile: flags.displayPasswordFile }),
-    ...(flags.displayCa === undefined ? {} : { caFile: flags.displayCa }),
-  });
-  if (kind === 'qmp') throw usage('--display', 'names a SPICE or VNC server: it needs --injector spice or vnc (or no --injector)');
-  if (kind !== undefined && kind !== endpoint.protocol) throw usage('--display', `is a ${endpoint.protocol} URL but --injector is ${kind}`);
-  return { kind: endpoint.protocol, endpoint, ...(mouseMode === undefined ? {} : { mouseMode }) };
+/** The choice the flags make (kind absent: each suite's own), the endpoint read (password, CA); targets/injector-choice.ts. */
+export function parseInjectorFlags(flags: InjectorFlags): Promise<Partial<InjectorChoice>> {
+  return resolveInjectorChoice(flags, INJECTOR_FLAG_NAMES);
 }

@@ -7,50 +7,21 @@
  * input while paused). `--vms GLOB[@HOST]` instead of `--vm` types into
  * every matching running domain, one after the other. `--injector spice|vnc`
  * types as a thin client instead, through the domain's SPICE or VNC server
- * (its <graphics>, or `--display URL`; injector-flags.ts).
+ * (its <graphics>, or `--display URL`; injector-flags.ts). Opening the
+ * injector and pacing the keystrokes live in targets/input.ts, which the
+ * HTTP API's keyboard routes use too.
  */
 import type { Command } from 'commander';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { AtpError } from '@atp/protocol';
-import type { ConfigLocation } from '../config/paths.js';
-import { comboToKeystroke, QmpInjector, textToKeystrokes, type Injector, type Keystroke, type ScreenSize } from '../inject/index.js';
-import { ensureGuestRunning } from '../scenario/index.js';
+import { comboToKeystroke, textToKeystrokes, type Keystroke } from '../inject/index.js';
 import { locationOf, withConfigDir } from './config.js';
 import type { CliIo } from './program.js';
-import { forEachVm, withDomain } from '../targets/domains.js';
-import { openInjector, type InjectorChoice } from '../targets/injectors.js';
-import { libvirtDisplay } from '../targets/libvirt-display.js';
+import { forEachVm } from '../targets/domains.js';
+import { DEFAULT_SCREEN, sendPaced, withInjector } from '../targets/input.js';
 import { addInjectorOptions, parseInjectorFlags, type InjectorFlags } from './injector-flags.js';
-
-export const DEFAULT_SCREEN: ScreenSize = { width: 1024, height: 768 };
 
 /** --config-dir and the injector flags. */
 export const withInjectorOptions = (command: Command): Command => addInjectorOptions(withConfigDir(command));
-
-/** Opens the domain, makes sure it runs, and hands `fn` the chosen injector on it (default QMP); closes everything. */
-export function withInjector<T>(vm: string, location: ConfigLocation, screen: ScreenSize, choice: Partial<InjectorChoice>, fn: (injector: Injector, label: string) => Promise<T>): Promise<T> {
-  return withDomain(vm, location, async (d) => {
-    const qmp = d.client.qmpExecutor(d.domain);
-    await ensureGuestRunning(qmp);
-    const source = { label: d.label, injector: (s: ScreenSize) => new QmpInjector({ executor: qmp, screen: s }), display: libvirtDisplay(d) };
-    const injector = await openInjector(source, screen, { ...choice, kind: choice.kind ?? 'qmp' });
-    try {
-      return await fn(injector, d.label);
-    } finally {
-      await injector.close();
-    }
-  });
-}
-
-/** Sends keystrokes one at a time, `rate` per second. */
-async function sendPaced(injector: Injector, strokes: readonly Keystroke[], rate: number): Promise<number> {
-  let actions = 0;
-  for (const [i, s] of strokes.entries()) {
-    if (i > 0) await sleep(1000 / rate);
-    actions += (await injector.send(s.actions)).length;
-  }
-  return actions;
-}
 
 interface Flags extends InjectorFlags {
   vm?: string;

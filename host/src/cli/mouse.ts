@@ -10,9 +10,10 @@ import { AtpError } from '@atp/protocol';
 import type { Injector, PointerButton, ScreenSize } from '../inject/index.js';
 import { parseInjectorFlags, type InjectorFlags } from './injector-flags.js';
 import { locationOf } from './config.js';
-import { DEFAULT_SCREEN, withInjector, withInjectorOptions } from './keyboard.js';
+import { withInjectorOptions } from './keyboard.js';
 import type { CliIo } from './program.js';
 import { forEachVm } from '../targets/domains.js';
+import { DEFAULT_SCREEN, withInjector } from '../targets/input.js';
 
 const BUTTONS: readonly PointerButton[] = ['left', 'right', 'middle', 'side', 'extra'];
 

@@ -21,6 +21,7 @@ import { registerWatchCommand } from './watch.js';
 import { registerInteractiveCommand } from './interactive.js';
 import { registerVdiCommands } from './vdi.js';
 import { registerPlatformCommands } from './platform.js';
+import { registerRunsCommands } from './runs.js';
 
 export const EXIT_OK = 0;
 export const EXIT_USAGE = 2;
@@ -84,6 +85,7 @@ export function createProgram(io: CliIo, status: CliStatus = { exitCode: EXIT_OK
   registerInteractiveCommand(program, io, (code) => void (status.exitCode = code));
   registerVdiCommands(program, io, { stderrTty: io === processIo && process.stderr.isTTY === true });
   registerPlatformCommands(program, io);
+  registerRunsCommands(program, io, (code) => void (status.exitCode = code));
   for (const command of program.commands) command.exitOverride().configureOutput({ writeOut: io.out, writeErr: io.err });
   return program;
 }

@@ -18,169 +18,22 @@
  * plan error is placed at the step it came from (each top-level step is planned
  * alone to find it, only on that error path).
  * Exit codes: 0 all good, 2 a file did not load or plan, or a usage error.
+ * The checks live in scenario/check-suite.ts (the HTTP API's /api/v1/suites
+ * uses them too); this file lists, prints and sets the exit code.
  */
-import { readdir, readFile } from 'node:fs/promises';
-import path from 'node:path';
 import type { Command } from 'commander';
-import { LineCounter, parseDocument } from 'yaml';
-import { AtpError, isAtpError, type IssuePath, type ScenarioStep, type ScenarioV1 } from '@atp/protocol';
+import { AtpError } from '@atp/protocol';
 import { getLayout } from '../inject/index.js';
-import { blockSuite, checkSuiteInputs, loadAnySuite, locatePath, MAX_PLAN_ITEMS, planSuite, type LoadedAnySuite, type LoadedSuiteV2, type SourcePosition } from '../scenario/index.js';
+import { checkSuiteFile, suiteFilesIn, type SuiteCheck } from '../scenario/check-suite.js';
 import type { CliIo } from './program.js';
 
 /** program.ts's exit codes (a value import from it would be a cycle). */
 const EXIT_OK = 0;
 const EXIT_USAGE = 2;
 
-/** What one file holds, for the table and --json. */
-export interface SuiteSummary {
-  file: string;
-  /** Scenario format: 1 (input on one VM), 2 (platform steps and input on a desk pool's VMs). */
-  version: 1 | 2;
-  name: string;
-  steps: number;
-  /** Key downs and ups the plan sends. */
-  keys: number;
-  textChars: number;
-  pointerActions: number;
-  /** "agent", "web" or "kind:id". */
-  observer: string;
-  layout: string;
-}
-
-export interface FileProblem {
-  code: string;
-  message: string;
-  line?: number;
-  column?: number;
-}
-
-export type SuiteCheck = ({ ok: true } & SuiteSummary) | { file: string; ok: false; error: FileProblem };
-
 interface Flags {
   json?: boolean;
   layout?: string;
-}
-
-function counts(steps: readonly ScenarioStep[], times: number, into: { textChars: number; pointerActions: number }): void {
-  for (const s of steps) {
-    if ('repeat' in s) counts(s.repeat.steps, times * s.repeat.times, into);
-    else if ('type' in s) into.textChars += [...s.type].length * times;
-    else if ('click' in s) into.pointerActions += s.count * times;
-    else if ('move' in s || 'moveBy' in s || 'drag' in s || 'wheel' in s) into.pointerActions += times;
-  }
-}
-
-/** Places paths in the file's YAML (read once more: only error paths need it); undefined when it cannot be read again. */
-async function locator(file: string): Promise<(issuePath: IssuePath) => SourcePosition | undefined> {
-  try {
-    const lineCounter = new LineCounter();
-    const doc = parseDocument(await readFile(file, 'utf8'), { lineCounter });
-    return (issuePath) => locatePath(doc, lineCounter, issuePath);
-  } catch {
-    return () => undefined;
-  }
-}
-
-/** The top-level step whose plan throws, or pushes the plan over MAX_PLAN_ITEMS (each step planned alone). */
-function failingStep(scenario: ScenarioV1): number | undefined {
-  let items = 0;
-  for (const [i, step] of scenario.steps.entries()) {
-    try {
-      items += planSuite({ ...scenario, steps: [step] }).items.filter((it) => !(it.kind === 'expect' && it.implicit === true)).length;
-    } catch (error) {
-      if (isAtpError(error)) return i;
-      throw error;
-    }
-    if (items > MAX_PLAN_ITEMS) return i;
-  }
-  return undefined;
-}
-
-function problemOf(error: AtpError): FileProblem {
-  const { line, column } = error.details;
-  return { code: error.code, message: error.message, ...(typeof line === 'number' && typeof column === 'number' ? { line, column } : {}) };
-}
-
-/** The layout's own text checks, with the suite's layout replaced (as `verify --layout` does); issues placed like the loader's. */
-async function layoutProblem(file: string, scenario: ScenarioV1, layout: string): Promise<FileProblem | undefined> {
-  const issues = checkSuiteInputs(scenario);
-  if (issues.length === 0) return undefined;
-  const locate = await locator(file);
-  const placed = issues.map((i) => ({ ...i, at: locate(i.path) }));
-  const lines = placed.map((i) => `  ${file}${i.at === undefined ? '' : `:${i.at.line}:${i.at.column}`}: ${i.pathText}: ${i.message}`);
-  const first = placed[0]?.at;
-  const head = `${file}: invalid scenario on layout '${layout}' (${issues.length} ${issues.length === 1 ? 'problem' : 'problems'}):`;
-  return { code: 'ATP_SCENARIO_INVALID', message: [head, ...lines].join('\n'), ...(first === undefined ? {} : { line: first.line, column: first.column }) };
-}
-
-/** Loads and plans one file; a typed error becomes the file's problem, anything else is a bug and propagates. */
-export async function checkSuiteFile(file: string, options: { layout?: string } = {}): Promise<SuiteCheck> {
-  let loaded: LoadedAnySuite;
-  try {
-    loaded = await loadAnySuite(file);
-  } catch (error) {
-    if (!isAtpError(error)) throw error;
-    return { file, ok: false, error: problemOf(error) };
-  }
-  if (loaded.version === 2) return checkV2(file, loaded, options);
-  const { scenario } = loaded;
-  if (options.layout !== undefined) {
-    scenario.target.layout = options.layout;
-    const problem = await layoutProblem(file, scenario, options.layout);
-    if (problem !== undefined) return { file, ok: false, error: problem };
-  }
-  try {
-    const plan = planSuite(scenario);
-    const tally = { textChars: 0, pointerActions: 0 };
-    counts(scenario.steps, 1, tally);
-    const { kind, id } = scenario.observer;
-    return { file, ok: true, version: 1, name: scenario.name, steps: plan.steps, keys: plan.keyTransitions, ...tally, observer: id === undefined ? kind : `${kind}:${id}`, layout: scenario.target.layout };
-  } catch (error) {
-    if (!isAtpError(error)) throw error;
-    const step = failingStep(scenario);
-    const at = step === undefined ? undefined : (await locator(file))(['steps', step]);
-    const where = `${file}${at === undefined ? '' : `:${at.line}:${at.column}`}${step === undefined ? '' : `: steps[${step}]`}`;
-    return { file, ok: false, error: { code: error.code, message: `${where}: ${error.message}`, ...(at ?? {}) } };
-  }
-}
-
-/** A v2 suite: every input block planned as the run will plan it (text as written); counts over all blocks. */
-async function checkV2(file: string, loaded: LoadedSuiteV2, options: { layout?: string }): Promise<SuiteCheck> {
-  const { scenario } = loaded;
-  if (options.layout !== undefined) scenario.target.layout = options.layout;
-  let keys = 0;
-  const tally = { textChars: 0, pointerActions: 0 };
-  for (const block of loaded.blocks) {
-    const v1 = blockSuite(loaded, block).scenario;
-    if (options.layout !== undefined) {
-      const problem = await layoutProblem(file, v1, options.layout);
-      if (problem !== undefined) return { file, ok: false, error: problem };
-    }
-    try {
-      keys += planSuite(v1).keyTransitions;
-    } catch (error) {
-      if (!isAtpError(error)) throw error;
-      const step = block.first + (failingStep(v1) ?? 0);
-      const at = (await locator(file))(['steps', step]);
-      return { file, ok: false, error: { code: error.code, message: `${file}${at === undefined ? '' : `:${at.line}:${at.column}`}: steps[${step}]: ${error.message}`, ...(at ?? {}) } };
-    }
-    counts(block.steps, 1, tally);
-  }
-  const { kind, id } = scenario.observer;
-  return { file, ok: true, version: 2, name: scenario.name, steps: scenario.steps.length, keys, ...tally, observer: id === undefined ? kind : `${kind}:${id}`, layout: scenario.target.layout };
-}
-
-/** The *.yaml / *.yml files directly in `dir`, sorted; ATP_SCENARIO_READ when `dir` is not a readable directory. */
-export async function suiteFilesIn(dir: string): Promise<string[]> {
-  try {
-    const entries = await readdir(dir, { withFileTypes: true });
-    return entries.filter((e) => !e.isDirectory() && /\.ya?ml$/i.test(e.name)).map((e) => e.name).sort().map((name) => path.join(dir, name));
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    const reason = code === 'ENOENT' ? 'no such directory' : code === 'ENOTDIR' ? 'not a directory' : code === 'EACCES' ? 'permission denied' : error instanceof Error ? error.message : String(error);
-    throw new AtpError('ATP_SCENARIO_READ', `${dir}: cannot list suite files: ${reason}`, { cause: error, details: { source: dir, ...(code === undefined ? {} : { errno: code }) } });
-  }
 }
 
 const indent = (text: string): string => text.split('\n').map((l) => `  ${l}`).join('\n');

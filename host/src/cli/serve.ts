@@ -1,30 +1,50 @@
 /**
- * `atp-host serve [--listen ADDR:PORT] [--token T] [--agent-id ID] [--page-dir DIR]`:
- * an agent hub with the HTTP server in front of it (the web verifier page at
- * /verifier, the hub's WebSocket at /ws), until SIGINT or SIGTERM.
+ * `atp-host serve [--listen ADDR:PORT] [--token T] [--api-token-file F] [--config-dir D] [--suite-dir DIR...]`:
+ * an agent hub with the HTTP server in front of it until SIGINT or SIGTERM:
+ * the web console (/console/), the HTTP API (/api/v1, its live events at
+ * /api/v1/events, OpenAPI at /api/v1/openapi.json and /docs), the web
+ * verifier page (/verifier) and the hub's WebSocket (/ws). Runs started
+ * through the API are kept in CONFIG_DIR/runs.db (--keep-runs, --keep-days).
  *
- * Binds 127.0.0.1:8470 unless --listen says otherwise (port 0 picks a free one).
- * Without --token a random one is made (18 bytes, base64url) and printed inside
- * the verifier URL: whoever holds the URL may feed events to the hub, so share
- * it only with the session under test. Prints one line per page or agent that
- * connects or goes away.
+ * Binds 127.0.0.1:8470 unless --listen says otherwise (port 0 picks a free one;
+ * anything else than loopback gets a warning: no TLS here).
+ * The API token (api-token.ts) is never printed: serve says where it is.
+ * Without --token a random agent/page token is made (18 bytes, base64url) and
+ * printed inside the verifier URL: whoever holds the URL may feed events to
+ * the hub, so share it only with the session under test. Prints one line per
+ * page or agent that connects or goes away.
  */
 import { randomBytes } from 'node:crypto';
 import type { Command } from 'commander';
 import { AtpError } from '@atp/protocol';
-import { startServer } from '../api/index.js';
+import { allRoutes, EventLog, OPENAPI_PUBLIC_ROUTES, startServer, type ApiContext } from '../api/index.js';
+import { startEventProducers } from '../api/v1/events/index.js';
+import { attachRuns } from '../api/v1/runs/index.js';
+import { SUITE_DIRS_SERVICE } from '../api/v1/routes/suites.js';
+import { apiToken } from './api-token.js';
 import { AgentHub } from '../hub/index.js';
 import type { CliIo } from './program.js';
 import { untilSignal } from './until-signal.js';
+import { retentionOf } from './runs.js';
+import { HOST_VERSION } from './verify-options.js';
 
 export const DEFAULT_SERVE_LISTEN = '127.0.0.1:8470';
 export const DEFAULT_SERVE_AGENT_ID = 'web';
+/** API routes that need no token: the OpenAPI document (it holds no secret) and sign-in. */
+export const PUBLIC_ROUTES = OPENAPI_PUBLIC_ROUTES;
+
+const isLoopback = (host: string): boolean => host === '127.0.0.1' || host === '::1' || host === 'localhost' || host.startsWith('127.');
 
 interface ServeFlags {
   listen?: string;
+  suiteDir?: string[];
+  apiTokenFile?: string;
+  configDir?: string;
   token?: string;
   agentId?: string;
   pageDir?: string;
+  keepRuns?: string;
+  keepDays?: string;
 }
 
 export interface ServeHooks {
@@ -46,15 +66,29 @@ function checkToken(token: string): string {
 export async function serve(flags: ServeFlags, io: CliIo, hooks: ServeHooks = {}): Promise<void> {
   const token = flags.token === undefined ? newServeToken() : checkToken(flags.token);
   const stopped = (hooks.stopped ?? untilSignal)();
+  const location = flags.configDir === undefined ? {} : { configDir: flags.configDir };
+  const api = await apiToken({ ...(flags.apiTokenFile === undefined ? {} : { file: flags.apiTokenFile }), location });
   const hub = await AgentHub.create({ auth: { tokens: [token] } });
   const lifetime = new AbortController();
+  const events = new EventLog();
+  const context: ApiContext = { hub, location, events, log: (line) => io.err(`${line}\n`), services: new Map() };
+  if (flags.suiteDir !== undefined && flags.suiteDir.length > 0) context.services.set(SUITE_DIRS_SERVICE, flags.suiteDir);
+  const runs = attachRuns(context, { version: HOST_VERSION, ...retentionOf(flags) });
+  startEventProducers(context, { signal: lifetime.signal });
   try {
-    const server = await startServer({ hub, listen: flags.listen ?? DEFAULT_SERVE_LISTEN, ...(flags.pageDir === undefined ? {} : { pageDir: flags.pageDir }) });
+    const server = await startServer({
+      hub,
+      listen: flags.listen ?? DEFAULT_SERVE_LISTEN,
+      ...(flags.pageDir === undefined ? {} : { pageDir: flags.pageDir }),
+      api: { token: api.token, context, routes: allRoutes(), publicRoutes: PUBLIC_ROUTES },
+    });
     try {
       const agentId = flags.agentId ?? DEFAULT_SERVE_AGENT_ID;
       io.out(`atp-host serve: listening on ${server.httpUrl}\n`);
       io.out(`verifier: ${server.verifierUrl({ token, agentId })}\n`);
       io.out(`hub: ${server.wsUrl}\n`);
+      io.out(`api: ${server.httpUrl}/api/v1 (bearer token ${api.created ? 'made and kept' : 'read'} from ${api.source})\n`);
+      if (!isLoopback(server.host)) io.err(`atp-host serve: warning: listening on ${server.host} without TLS: the API token and the hub traffic cross the network in clear; put a TLS proxy in front or listen on 127.0.0.1\n`);
       if (!server.pageAvailable) io.err(`atp-host serve: no page in ${server.pageDir}: run \`npm run build:web\` (or pass --page-dir)\n`);
       const watching = watchSessions(hub, io, lifetime.signal);
       await stopped;
@@ -66,6 +100,7 @@ export async function serve(flags: ServeFlags, io: CliIo, hooks: ServeHooks = {}
     }
   } finally {
     lifetime.abort();
+    await runs.close();
     await hub.close();
   }
 }
@@ -90,5 +125,10 @@ export function registerServeCommand(program: Command, io: CliIo, hooks: ServeHo
     .option('--token <token>', 'the token pages and agents present (default: a new random one)')
     .option('--agent-id <id>', `the agent id in the printed page URL (default ${DEFAULT_SERVE_AGENT_ID})`)
     .option('--page-dir <dir>', 'folder with the built page (default web-verifier/dist/page)')
+    .option('--api-token-file <file>', 'the HTTP API bearer token, a 0600 file (default: $ATP_API_TOKEN, else CONFIG_DIR/api-token, made on first use)')
+    .option('--suite-dir <dir...>', 'where the API and the console find suites (default the scenarios/ folder of this checkout)')
+    .option('--config-dir <dir>', 'config directory (hosts.yaml, platforms.yaml, api-token, the run history)')
+    .option('--keep-runs <n>', 'the run history (CONFIG_DIR/runs.db) keeps at most this many runs (default 1000)')
+    .option('--keep-days <days>', 'the run history keeps runs younger than this (default 90)')
     .action((flags: ServeFlags) => serve(flags, io, hooks));
 }

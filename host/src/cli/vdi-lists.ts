@@ -13,25 +13,18 @@
 import type { Command } from 'commander';
 import { AtpError } from '@atp/protocol';
 import { formatTable } from '../report/index.js';
-import { DOMAIN_STATUS, HOST_STATUS, POOL_TYPE, type DesktopPoolVO, type DomainVO, type OCloudClient } from '../vdi/index.js';
+import { HOST_STATUS, POOL_TYPE, type DesktopPoolVO, type DomainVO, type OCloudClient } from '../vdi/index.js';
+import { DOMAIN_STATUS_NAMES, domainStatusName, nameOfStatus } from '../vdi/status-names.js';
 import type { CliIo } from './program.js';
 import { allUsers, findGroup, findPool, usersOf } from '../vdi/index.js';
 import { printJson, withPlatformClient, withPlatformFlags, type PlatformFlags } from './vdi-platform-flag.js';
 
-/** Domain status names as flags and table cells spell them. */
-export const STATUS_NAMES: Readonly<Record<string, number>> = {
-  'shut-off': DOMAIN_STATUS.shutOff,
-  running: DOMAIN_STATUS.running,
-  suspended: DOMAIN_STATUS.suspended,
-  hibernated: DOMAIN_STATUS.hibernated,
-  busy: DOMAIN_STATUS.busy,
-  upgrading: DOMAIN_STATUS.upgrading,
-};
-
-const nameOf = (table: Readonly<Record<string, number>>, value: number | undefined): string => (value === undefined ? '?' : (Object.entries(table).find(([, v]) => v === value)?.[0] ?? String(value)));
+/** Domain status names as flags and table cells spell them (vdi/status-names.ts). */
+export const STATUS_NAMES = DOMAIN_STATUS_NAMES;
+const nameOf = nameOfStatus;
 
 /** `running`, `shut-off`, … (the number when the platform sent one we do not know). */
-export const statusName = (status: number | undefined): string => nameOf(STATUS_NAMES, status);
+export const statusName = domainStatusName;
 
 const HOST_STATUS_NAMES: Readonly<Record<string, number>> = HOST_STATUS;
 const POOL_TYPE_NAMES: Readonly<Record<string, number>> = POOL_TYPE;

@@ -6,25 +6,29 @@ import { readFileSync } from 'node:fs';
 import { AtpError } from '@atp/protocol';
 import { LAB_INPUT_PROFILES, LAB_KEYBOARDS, type LabInputProfile, type LabKeyboard } from '../lab/index.js';
 
+export const REPORT_KINDS = ['json', 'junit', 'html'] as const;
+
 export interface ReportSpec {
-  kind: 'json' | 'junit';
+  kind: (typeof REPORT_KINDS)[number];
   file: string;
 }
+
+const isReportKind = (kind: string): kind is ReportSpec['kind'] => (REPORT_KINDS as readonly string[]).includes(kind);
 
 /** A command-line mistake: exit code 2. */
 export function verifyUsage(message: string): AtpError {
   return new AtpError('ATP_SCHEMA_INVALID', message, { details: { field: 'command line' } });
 }
 
-/** ["json:out.json,junit:out.xml", "junit:b.xml"] → specs; ATP_SCHEMA_INVALID for anything else. */
+/** ["json:out.json,junit:out.xml", "html:r.html"] → specs; ATP_SCHEMA_INVALID for anything else. */
 export function parseReportSpecs(values: readonly string[]): ReportSpec[] {
   const specs: ReportSpec[] = [];
   for (const part of values.flatMap((v) => v.split(','))) {
     const colon = part.indexOf(':');
     const kind = part.slice(0, colon);
     const file = part.slice(colon + 1);
-    if (colon < 0 || (kind !== 'json' && kind !== 'junit') || file === '') {
-      throw verifyUsage(`--report ${JSON.stringify(part)}: expected json:FILE or junit:FILE`);
+    if (colon < 0 || !isReportKind(kind) || file === '') {
+      throw verifyUsage(`--report ${JSON.stringify(part)}: expected json:FILE, junit:FILE or html:FILE`);
     }
     specs.push({ kind, file });
   }

@@ -13,6 +13,7 @@ import type { PlatformStepResult, ReportV1 } from '@atp/protocol';
 import { effectivePlatform, loadPlatforms } from '../config/platforms-file.js';
 import { AgentHub } from '../hub/index.js';
 import { formatSummary, formatTable, printable, toJsonReport, writeJsonReport, writeJunitReport } from '../report/index.js';
+import { writeHtmlReport } from '../report/html-write.js';
 import { runPlatformSuite } from '../run/index.js';
 import type { LoadedSuiteV2, PacingFlags } from '../scenario/index.js';
 import { platformClient, type InjectorChoice } from '../targets/index.js';
@@ -103,6 +104,7 @@ export async function verifyPlatformSuite(suite: LoadedSuiteV2, flags: PlatformS
   }
   for (const spec of reports) {
     if (spec.kind === 'json') await writeJsonReport(report, spec.file);
+    else if (spec.kind === 'html') await writeHtmlReport(report, spec.file, { stepLabels });
     else await writeJunitReport(report, spec.file, { stepLabels });
   }
   if (flags.json === true) io.out(toJsonReport(report));

@@ -23,7 +23,7 @@
  * fast with its file:line:column. Output: a live fleet line on a TTY (stderr),
  * one line per VM event when stderr is not a TTY and there are several VMs, a
  * summary (coloured on a TTY unless NO_COLOR); `--json` prints the ReportV1
- * instead, `--report json:FILE,junit:FILE` writes files.
+ * instead, `--report json:FILE,junit:FILE,html:FILE` writes files.
  * Exit codes (run/outcome.ts): 0 every VM passed, 1 a VM failed verification
  * or had an infrastructure error while others were verified, 2 usage or suite
  * error, 3 nothing could be verified (infrastructure) or a signal stopped the run.
@@ -33,6 +33,7 @@ import type { Command } from 'commander';
 import { isAtpError, type RunEvent } from '@atp/protocol';
 import { AgentHub } from '../hub/index.js';
 import { formatFleetEvent, formatFleetLine, formatSummary, FleetProgress, toJsonReport, writeJsonReport, writeJunitReport } from '../report/index.js';
+import { writeHtmlReport } from '../report/html-write.js';
 import { runFleet, type RunResult, type RunSuiteSpec } from '../run/index.js';
 import { loadAnySuite, loadSuite, parseAgentEndpoint, planSuite, resolvePacing, type LoadedAnySuite, type LoadedSuiteV2, type PacingFlags } from '../scenario/index.js';
 import type { LabDisplayOptions } from '../lab/index.js';
@@ -230,6 +231,7 @@ async function verify(files: string[], flags: VerifyFlags, io: CliIo, onProcess:
   const { report } = result;
   for (const spec of prepared.reports) {
     if (spec.kind === 'json') await writeJsonReport(report, spec.file);
+    else if (spec.kind === 'html') await writeHtmlReport(report, spec.file, { stepLabels: result.stepLabels });
     else await writeJunitReport(report, spec.file, { stepLabels: result.stepLabels });
   }
   if (flags.json === true) io.out(toJsonReport(report));
@@ -271,7 +273,7 @@ export function registerVerifyCommand(program: Command, io: CliIo, hooks: Verify
     .option('--layout <name>', "the guest's keyboard layout for text (overrides the suites')")
     .option('--rate <keys/s>', 'open-loop pacing at this many keystrokes per second')
     .option('--closed-loop [maxInFlight]', 'closed-loop pacing: wait for the agent to see keys (default 8 in flight)')
-    .option('--report <specs...>', 'write reports: json:FILE, junit:FILE (comma-separated or repeated)')
+    .option('--report <specs...>', 'write reports: json:FILE, junit:FILE, html:FILE (comma-separated or repeated)')
     .option('--json', 'print the JSON report to stdout instead of the summary');
   addInjectorOptions(command).action(async (files: string[], flags: VerifyFlags) => {
     // `--closed-loop suite.yaml`: commander took the suite as the optional window.

@@ -96,6 +96,8 @@ export class AgentHub implements SessionHost {
   private readonly clocks = new Map<string, { bootId: string; tracker: ClockTracker }>();
   /** Highest cumulative ack sent per agent and boot by sessions that ended (this process only; the store keeps the rest). */
   private readonly ackedByBoot = new Map<string, number>();
+  /** When the last batch of fresh events of each agent (session key) arrived, host clock ms. */
+  private readonly lastEvents = new Map<string, number>();
   private readonly lifetime = new AbortController();
   private isClosed = false;
 
@@ -244,6 +246,11 @@ export class AgentHub implements SessionHost {
     return { ...rest, key };
   }
 
+  /** When the agent's (session key's) last fresh events arrived (host clock, ms), in this process; undefined before any. */
+  lastEventAt(agentId: string): number | undefined {
+    return this.lastEvents.get(agentId);
+  }
+
   clock(agentId: string): HubClockEstimate | undefined {
     const entry = this.clocks.get(agentId);
     const estimate = entry?.tracker.estimate();
@@ -353,6 +360,7 @@ export class AgentHub implements SessionHost {
       throw error;
     }
     this.counters.eventsDelivered += result.fresh.length;
+    this.lastEvents.set(agentId, receivedAt);
     return result.highest;
   }
 

@@ -19,3 +19,5 @@ export {
 } from './fleet-progress.js';
 export { failingFindings, formatDuration, formatFinding, formatKeysPerSecond, formatMs, noteFindings, printable } from './format.js';
 export { writeFileAtomic } from './write-file.js';
+export { formatHtmlReport, reportVerdict } from './html.js';
+export { writeHtmlReport } from './html-write.js';

@@ -326,6 +326,7 @@ export async function runSuite(loaded: LoadedSuite, target: SuiteTarget, options
     findings,
     ...(result.pointer === undefined ? {} : { pointer: result.pointer }),
     ...(result.latency === undefined ? {} : { latency: result.latency }),
+    ...(result.latencySamples === undefined ? {} : { latencySamples: result.latencySamples }),
     ...(failure === undefined ? {} : { error: { code: failure.code, message: failure.message } }),
     ...(devices.length === 0 ? {} : { devices }),
     ...(problems.length === 0 ? {} : { agentProblems: problems }),

@@ -7,3 +7,4 @@ export { forEachVm, HostConnections, openDomain, openLibvirtHost, parseVmRef, re
 export { globToRegExp, selectDomains, selectNames, selectorMatcher, USABLE_STATES, type DomainSelection, type SelectOptions } from './vm-glob.js';
 export { hypervisorFor, platformClient, platformTargets, withPlatformDisplay, type PlatformTargets, type PlatformTargetsOptions, type PlatformVm } from './platform.js';
 export { openInjector, type InjectorChoice, type InjectorSource } from './injectors.js';
+export { targetOpeners, type LabOpenerOptions, type OpenersContext, type TargetSpec } from './openers.js';

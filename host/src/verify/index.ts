@@ -8,4 +8,5 @@ export type { KeyClass } from './key-findings.js';
 export * from './match-text.js';
 export * from './match-pointer.js';
 export * from './latency.js';
+export * from './latency-samples.js';
 export * from './verdict.js';

@@ -14,10 +14,11 @@
  *   observation is incomplete and the suite cannot pass.
  * - Observed events are taken in delivery order (per boot id, seq order).
  */
-import { REPORT_COUNT_KEYS, type Finding, type ObservedEvent, type ObservedTextEvent, type ReportCounts } from '@atp/protocol';
+import { REPORT_COUNT_KEYS, type Finding, type LatencySamples, type ObservedEvent, type ObservedTextEvent, type ReportCounts } from '@atp/protocol';
 import type { InjectedAction, ScreenSize } from '../inject/actions.js';
 import { deriveExpectations } from './expectations.js';
 import { computeLatency, type ClockInput, type LatencyStats } from './latency.js';
+import { latencySamples } from './latency-samples.js';
 import { matchTransitions } from './match-keys.js';
 import { matchPointer, type PointerStats } from './match-pointer.js';
 import { matchText } from './match-text.js';
@@ -42,6 +43,8 @@ export interface VerifyResult {
   findings: Finding[];
   pointer?: PointerStats;
   latency?: LatencyStats;
+  /** The latencies behind `latency`, for plots (latency-samples.ts). */
+  latencySamples?: LatencySamples;
   /** Which alignment the key matcher used (see align.ts). */
   alignment: 'full' | 'windowed';
 }
@@ -115,8 +118,11 @@ export function verifySuite(input: VerifyInput): VerifyResult {
   if (!expectedAnything) findings.push({ kind: 'error', message: 'nothing to verify: no input was sent (no key, button, move, wheel or text expectation)' });
   const result: VerifyResult = { verdict: 'fail', counts, findings, alignment: keys.alignment };
   if (input.clock !== undefined) {
-    const latency = computeLatency([...keys.latency, ...pointer.buttons.latency], input.clock, tol.negativeLatencySlackMs);
+    const pairs = [...keys.latency, ...pointer.buttons.latency];
+    const latency = computeLatency(pairs, input.clock, tol.negativeLatencySlackMs);
     if (latency.stats !== undefined) result.latency = latency.stats;
+    const samples = latencySamples(pairs, latency.values);
+    if (samples !== undefined) result.latencySamples = samples;
     if (latency.finding !== undefined) findings.push(latency.finding);
   }
   if (pointer.stats !== undefined) result.pointer = pointer.stats;
