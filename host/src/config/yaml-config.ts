@@ -10,7 +10,7 @@ import { randomBytes } from 'node:crypto';
 import { chmod, mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { z } from 'zod';
-import { Document, isCollection, isMap, isScalar, LineCounter, parseDocument } from 'yaml';
+import { Document, isCollection, isMap, isScalar, LineCounter, parseDocument, visit } from 'yaml';
 import { AtpError, parseWith, schemaError, type ValidationIssue } from '@atp/protocol';
 
 export interface ConfigFileKind<S extends z.ZodType> {
@@ -35,7 +35,13 @@ export async function readConfigDocument(file: string, section: string): Promise
     throw configReadError(file, cause);
   }
   const lines = new LineCounter();
-  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false });
+  let doc: Document;
+  try {
+    doc = parseDocument(text, { lineCounter: lines, prettyErrors: false });
+  } catch (cause) {
+    // The yaml parser recurses per nesting level: thousands of levels overflow its stack.
+    throw tooDeepError(text, file, cause);
+  }
   const bad = doc.errors[0];
   if (bad) {
     const at = lines.linePos(bad.pos[0]);
@@ -68,8 +74,9 @@ function locate(doc: Document, lines: LineCounter, issuePath: readonly (string |
 
 /** The document's value through the file's schema; issues carry line:col. */
 export function validateConfigDocument<S extends z.ZodType>(kind: ConfigFileKind<S>, doc: Document, lines: LineCounter, file: string): z.output<S> {
+  const value = plainValue(doc, lines, file);
   try {
-    return parseWith(kind.schema, doc.toJS() ?? {}, { source: file, what: kind.what });
+    return parseWith(kind.schema, value ?? {}, { source: file, what: kind.what });
   } catch (error) {
     if (!(error instanceof AtpError) || !Array.isArray(error.details.issues)) throw error;
     const issues = (error.details.issues as ValidationIssue[]).map((i) => {
@@ -78,6 +85,36 @@ export function validateConfigDocument<S extends z.ZodType>(kind: ConfigFileKind
     });
     throw schemaError(issues, { source: file, what: kind.what });
   }
+}
+
+/** Most aliases a config file may expand: a "billion laughs" file fails instead of eating memory. */
+const MAX_ALIAS_COUNT = 100; // yaml's own default, now stated
+
+/** The document as plain values; alias expansion over the cap (or an alias to nothing) is ATP_CONFIG_YAML at the first alias. */
+function plainValue(doc: Document, lines: LineCounter, file: string): unknown {
+  try {
+    return doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT });
+  } catch (cause) {
+    if (cause instanceof RangeError) throw tooDeepError('', file, cause); // the text is gone here: 1:1
+    let offset = 0;
+    visit(doc, {
+      Alias(_key, node) {
+        offset = node.range?.[0] ?? 0;
+        return visit.BREAK;
+      },
+    });
+    const at = lines.linePos(offset);
+    const reason = cause instanceof Error ? cause.message : String(cause);
+    throw new AtpError('ATP_CONFIG_YAML', `${file}:${at.line}:${at.col}: YAML could not be converted (first alias here): ${reason}`, { cause, details: { file, line: at.line, column: at.col } });
+  }
+}
+
+/** ATP_CONFIG_YAML at the first run of 50 or more nesting indicators (`- `, `[`, `{`, `? `, `: `), or 1:1. */
+function tooDeepError(text: string, file: string, cause: unknown): AtpError {
+  const offset = /(?:[-?:] +|[[{] *){50,}/.exec(text)?.index ?? 0;
+  const line = (text.slice(0, offset).match(/\n/g)?.length ?? 0) + 1;
+  const column = offset - text.lastIndexOf('\n', offset - 1);
+  return new AtpError('ATP_CONFIG_YAML', `${file}:${line}:${column}: YAML nested too deeply to read`, { cause, details: { file, line, column } });
 }
 
 export async function loadConfigFile<S extends z.ZodType>(kind: ConfigFileKind<S>, file: string): Promise<{ exists: boolean; value: z.output<S> }> {

@@ -16,7 +16,7 @@
  * one file per suite keeps that name meaningful. Split such a file in two.
  */
 import { readFile, stat } from 'node:fs/promises';
-import { LineCounter, parseDocument, type Document } from 'yaml';
+import { LineCounter, parseDocument, visit, type Document } from 'yaml';
 import { AtpError, isAtpError, parseScenario, type IssuePath, type ScenarioV1, type ValidationIssue } from '@atp/protocol';
 import { checkSuiteInputs } from './check-inputs.js';
 import { locatePath, toPosition } from './yaml-locate.js';
@@ -76,15 +76,46 @@ export function isVersion2(value: unknown): boolean {
 
 export function parseSuiteYaml(text: string, fileName: string): ParsedSuiteYaml {
   const lineCounter = new LineCounter();
-  const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
+  let doc: Document;
+  try {
+    doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
+  } catch (error) {
+    // The yaml parser recurses per nesting level: thousands of levels overflow its stack.
+    throw tooDeepError(text, fileName, error);
+  }
   if (doc.errors.length > 0) throw yamlError(doc, lineCounter, fileName);
   try {
     return { value: doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT }), doc, lineCounter };
   } catch (error) {
-    // Alias expansion over the cap, or an alias to nothing.
+    if (error instanceof RangeError) throw tooDeepError(text, fileName, error);
+    // Alias expansion over the cap, or an alias to nothing: the first alias is where to look.
     const reason = error instanceof Error ? error.message : String(error);
-    throw new AtpError('ATP_SCENARIO_YAML', `${fileName}: YAML could not be converted: ${reason}`, { cause: error, details: { source: fileName } });
+    const { line, column } = toPosition(lineCounter, firstAliasOffset(doc));
+    throw new AtpError('ATP_SCENARIO_YAML', `${fileName}:${line}:${column}: YAML could not be converted (first alias here): ${reason}`, {
+      cause: error,
+      details: { source: fileName, line, column },
+    });
   }
+}
+
+/** ATP_SCENARIO_YAML at the first run of 50 or more nesting indicators (`- `, `[`, `{`, `? `, `: `), or 1:1. */
+function tooDeepError(text: string, fileName: string, cause: unknown): AtpError {
+  const offset = /(?:[-?:] +|[[{] *){50,}/.exec(text)?.index ?? 0;
+  const line = (text.slice(0, offset).match(/\n/g)?.length ?? 0) + 1;
+  const column = offset - text.lastIndexOf('\n', offset - 1);
+  return new AtpError('ATP_SCENARIO_YAML', `${fileName}:${line}:${column}: YAML nested too deeply to read`, { cause, details: { source: fileName, line, column } });
+}
+
+/** Where the document's first alias (`*name`) starts, or 0. */
+function firstAliasOffset(doc: Document): number {
+  let offset = 0;
+  visit(doc, {
+    Alias(_key, node) {
+      offset = node.range?.[0] ?? 0;
+      return visit.BREAK;
+    },
+  });
+  return offset;
 }
 
 function parseV1({ value, doc, lineCounter }: ParsedSuiteYaml, fileName: string, options: ParseSuiteOptions): LoadedSuite {

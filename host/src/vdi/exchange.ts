@@ -5,7 +5,8 @@
  * the Token header to wherever it points). The answer is parsed as JSON and
  * returned unchecked; http.ts checks the envelope and decides on retries.
  * Failures: ATP_VDI_TIMEOUT, ATP_VDI_HTTP (network, non-2xx), ATP_VDI_REPLY
- * (not JSON), ATP_VDI_ABORTED. Messages name the method and path, never the
+ * (not JSON, or larger than MAX_REPLY_BYTES: the rest is not read),
+ * ATP_VDI_ABORTED. Messages name the method and path, never the
  * body or the token.
  */
 import { AtpError } from '@atp/protocol';
@@ -36,6 +37,39 @@ export interface ExchangeRequest {
   timeoutMs: number;
   signal: AbortSignal | undefined;
   log: (entry: Omit<ExchangeLog, 'endpoint' | 'path' | 'attempt'>) => void;
+}
+
+/** Largest answer read: a page of domains is kilobytes; a server streaming without end must not fill the heap. */
+export const MAX_REPLY_BYTES = 32 * 1024 * 1024;
+
+/** The body as text, or undefined (the rest cancelled) once it passes `limit` bytes. */
+async function readCapped(response: Response, limit: number): Promise<string | undefined> {
+  const announced = Number(response.headers.get('content-length') ?? '0');
+  if (announced > limit) {
+    await response.body?.cancel();
+    return undefined;
+  }
+  if (response.body === null) return '';
+  const reader = response.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    size += value.byteLength;
+    if (size > limit) {
+      await reader.cancel();
+      return undefined;
+    }
+    chunks.push(value);
+  }
+  const all = new Uint8Array(size);
+  let at = 0;
+  for (const c of chunks) {
+    all.set(c, at);
+    at += c.byteLength;
+  }
+  return new TextDecoder().decode(all);
 }
 
 /** Longest piece of a non-JSON answer quoted in an error. */
@@ -75,7 +109,11 @@ export async function exchangeOnce(r: ExchangeRequest): Promise<unknown> {
       });
       httpStatus = response.status;
       contentType = response.headers.get('content-type') ?? '';
-      text = await response.text();
+      const body = await readCapped(response, MAX_REPLY_BYTES);
+      if (body === undefined && response.ok) {
+        throw fail('reply', new AtpError('ATP_VDI_REPLY', `${where}: the answer is larger than ${MAX_REPLY_BYTES} bytes`, { details: { ...details, httpStatus, limit: MAX_REPLY_BYTES } }));
+      }
+      text = body ?? `(an answer larger than ${MAX_REPLY_BYTES} bytes)`;
       if (!response.ok) {
         const redirect = response.status >= 300 && response.status < 400 ? ' (redirects are not followed: check the platform URL)' : '';
         // The login's answer is not quoted: a server may echo the request, which carries the password hash.

@@ -257,36 +257,62 @@ export type ServerStreamItem = { kind: 'message'; message: ServerMessage } | { k
 /**
  * Splits a byte stream into server messages. After the first error the stream
  * is out of step and the decoder yields nothing more (the connection must go).
+ * Chunks are kept as they come and joined only once the front message's known
+ * need (the decoder's `more`) has arrived: a message announcing megabytes and
+ * arriving in small chunks costs one copy, not one copy and one decode per chunk.
  */
 export class ServerMessageDecoder {
-  private buffer: Uint8Array = new Uint8Array(0);
+  private chunks: Uint8Array[] = [];
+  private size = 0;
+  /** Bytes the front message needs before decoding it again can succeed. */
+  private need = 0;
   private failed = false;
 
   constructor(private readonly context: ServerDecodeContext) {}
 
   get buffered(): number {
-    return this.buffer.byteLength;
+    return this.size;
   }
 
   push(chunk: Uint8Array): ServerStreamItem[] {
     if (this.failed) return [];
-    this.buffer = this.buffer.byteLength === 0 ? chunk.slice() : concat(this.buffer, chunk);
+    if (chunk.byteLength > 0) {
+      this.chunks.push(chunk.slice());
+      this.size += chunk.byteLength;
+    }
     const out: ServerStreamItem[] = [];
-    while (this.buffer.byteLength > 0) {
-      const d = decodeServerMessage(this.buffer, this.context);
-      if (d.kind === 'more') break;
+    if (this.size === 0 || this.size < this.need) return out;
+    let buffer = this.chunks.length === 1 ? (this.chunks[0] ?? new Uint8Array(0)) : joinChunks(this.chunks, this.size);
+    this.need = 0;
+    while (buffer.byteLength > 0) {
+      const d = decodeServerMessage(buffer, this.context);
+      if (d.kind === 'more') {
+        this.need = d.need;
+        break;
+      }
       if (d.kind === 'error') {
         this.failed = true;
-        this.buffer = new Uint8Array(0);
+        buffer = new Uint8Array(0);
         out.push({ kind: 'error', error: d.error });
         break;
       }
       out.push({ kind: 'message', message: d.value });
-      this.buffer = this.buffer.subarray(d.size);
+      buffer = buffer.subarray(d.size);
     }
-    if (this.buffer.byteLength === 0) this.buffer = new Uint8Array(0);
+    this.chunks = buffer.byteLength === 0 ? [] : [buffer];
+    this.size = buffer.byteLength;
     return out;
   }
+}
+
+function joinChunks(chunks: readonly Uint8Array[], size: number): Uint8Array {
+  const out = new Uint8Array(size);
+  let at = 0;
+  for (const c of chunks) {
+    out.set(c, at);
+    at += c.byteLength;
+  }
+  return out;
 }
 
 export function concat(a: Uint8Array, b: Uint8Array): Uint8Array {

@@ -37,15 +37,19 @@ function outputError(what: string, text: string): AtpError {
 }
 
 export function parseState(word: string): DomainState {
-  const state = STATE_WORDS[word.trim().replace(/\s+/g, ' ')];
+  const key = word.trim().replace(/\s+/g, ' ');
+  // Own keys only: "constructor" is not a state.
+  const state = Object.hasOwn(STATE_WORDS, key) ? STATE_WORDS[key] : undefined;
   if (state === undefined) throw outputError('state', word);
   return state;
 }
 
 /** `domstate` prints the state word (with --reason: "paused (user)"). */
 export function parseDomstate(text: string): DomainState {
-  const first = text.split('\n').find((l) => l.trim() !== '') ?? '';
-  return parseState(first.replace(/\s*\(.*\)\s*$/, ''));
+  const first = (text.split('\n').find((l) => l.trim() !== '') ?? '').trimEnd();
+  // Cut " (reason)" by index: the regex /\s*\(.*\)\s*$/ backtracks quadratically on a long run of blanks.
+  const open = first.indexOf('(');
+  return parseState(open !== -1 && first.endsWith(')') ? first.slice(0, open) : first);
 }
 
 /** The table of `virsh list --all`: rows, after a header and dashes unless -q. */
@@ -54,13 +58,18 @@ export function parseDomainList(text: string): DomainSummary[] {
   // `virsh -q` omits the header and the dashes; without -q they come first.
   const header = lines.findIndex((l) => /^\s*Id\s+Name\s+State\s*$/.test(l));
   if (header !== -1 && !/^-+$/.test(lines[header + 1]?.trim() ?? '')) throw outputError('list', text);
-  const row = new RegExp(`^\\s*(\\d+|-)\\s+(.+?)\\s+(${STATE_ALTERNATION})$`);
+  // Id and state are matched apart from the name: one regex with a lazy name between
+  // two blank runs backtracks quadratically on a long run of blanks.
+  const id = /^\s*(\d+|-)\s+/;
+  const state = new RegExp(`\\s(${STATE_ALTERNATION})$`);
   const out: DomainSummary[] = [];
   for (const line of header === -1 ? lines : lines.slice(header + 2)) {
     if (line.trim() === '') continue;
-    const m = row.exec(line);
-    if (!m) throw outputError('list', line);
-    out.push({ id: m[1] === '-' ? undefined : Number(m[1]), name: m[2] ?? '', state: parseState(m[3] ?? '') });
+    const head = id.exec(line);
+    const tail = state.exec(line);
+    const name = head && tail && tail.index >= head[0].length ? line.slice(head[0].length, tail.index).trimEnd() : '';
+    if (!head || !tail || name === '') throw outputError('list', line);
+    out.push({ id: head[1] === '-' ? undefined : Number(head[1]), name, state: parseState(tail[1] ?? '') });
   }
   return out;
 }

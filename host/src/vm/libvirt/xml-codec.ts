@@ -33,7 +33,8 @@ export function decodeEntities(text: string, at = 0): string {
       if (!(code >= 1 && code <= 0x10ffff)) fail(`bad character reference ${whole}`, at);
       return String.fromCodePoint(code);
     }
-    const value = ENTITIES[ref];
+    // Own keys only: "&constructor;" is not an entity.
+    const value = Object.hasOwn(ENTITIES, ref) ? ENTITIES[ref] : undefined;
     if (value === undefined) fail(`unknown entity ${whole}`, at);
     return value;
   });
@@ -112,7 +113,7 @@ function readStartTag(source: string, start: number): { element: XmlElement; sel
     if (ws === 0) fail('attributes must be separated by blanks', i);
     const attr = /^([A-Za-z_][\w.:-]*)\s*=\s*(?:'([^'<]*)'|"([^"<]*)")/.exec(source.slice(i));
     if (!attr?.[1]) fail(`malformed attribute in <${element.name}>`, i);
-    if (attr[1] in element.attrs) fail(`duplicate attribute ${attr[1]}`, i);
+    if (Object.hasOwn(element.attrs, attr[1])) fail(`duplicate attribute ${attr[1]}`, i);
     element.attrs[attr[1]] = decodeEntities(attr[2] ?? attr[3] ?? '', i);
     i += attr[0].length;
   }

@@ -58,7 +58,7 @@ export class QgaDecoder {
       const partial = this.framer.buffered;
       this.framer.reset();
       if (partial > 0) {
-        out.push({ kind: 'discarded', bytes: partial, reason: new AtpError('ATP_FRAME_INVALID_JSON', `partial line of ${partial} bytes cut by a 0xFF delimiter`) });
+        out.push({ kind: 'discarded', bytes: partial, reason: new AtpError('ATP_FRAME_INVALID_JSON', `partial line of ${partial} bytes cut by a 0xFF delimiter`, { details: { bytes: partial } }) });
       }
       out.push({ kind: 'delimiter' });
       start = ff + 1;
@@ -70,7 +70,8 @@ export class QgaDecoder {
     for (const item of this.framer.push(segment)) {
       if (item.kind === 'error') {
         const max = this.framer.maxLineBytes;
-        out.push({ kind: 'discarded', bytes: max + 1, reason: item.error });
+        const reason = new AtpError(item.error.code, item.error.message, { cause: item.error, details: { ...item.error.details, bytes: max + 1, limit: max } });
+        out.push({ kind: 'discarded', bytes: max + 1, reason });
       } else {
         const decoded = decodeReplyLine(item.bytes);
         if (decoded !== undefined) out.push(decoded);
@@ -86,18 +87,25 @@ export function decodeReplyLine(bytes: Uint8Array): QgaDecoded | undefined {
   try {
     text = utf8.decode(bytes);
   } catch (cause) {
-    return { kind: 'discarded', bytes: size, reason: new AtpError('ATP_FRAME_INVALID_UTF8', 'guest agent line is not valid UTF-8', { cause }) };
+    return { kind: 'discarded', bytes: size, reason: new AtpError('ATP_FRAME_INVALID_UTF8', `guest agent line of ${size} bytes is not valid UTF-8`, { cause, details: { bytes: size } }) };
   }
   if (text.trim() === '') return undefined;
   let json: unknown;
   try {
     json = JSON.parse(text);
   } catch (cause) {
-    return { kind: 'discarded', bytes: size, reason: new AtpError('ATP_FRAME_INVALID_JSON', `guest agent line is not JSON: ${preview(text)}`, { cause }) };
+    return { kind: 'discarded', bytes: size, reason: new AtpError('ATP_FRAME_INVALID_JSON', `guest agent line is not JSON: ${preview(text)}`, { cause, details: { bytes: size, preview: preview(text) } }) };
   }
   const parsed = qgaReplyEnvelopeSchema.safeParse(json);
   if (!parsed.success) {
-    return { kind: 'discarded', bytes: size, reason: new AtpError('ATP_SCHEMA_INVALID', `guest agent line is not a reply: ${preview(text)}`, { cause: parsed.error }) };
+    // A reply is a union (return | error): name what each branch missed.
+    const flat = parsed.error.issues.flatMap((i) => (i.code === 'invalid_union' ? i.errors.flat() : [i]));
+    const issues = preview(flat.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; '));
+    return {
+      kind: 'discarded',
+      bytes: size,
+      reason: new AtpError('ATP_SCHEMA_INVALID', `guest agent line is not a reply (${issues}): ${preview(text)}`, { cause: parsed.error, details: { bytes: size, issues, preview: preview(text) } }),
+    };
   }
   const v = parsed.data;
   const reply: QgaReply =
