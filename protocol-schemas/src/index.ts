@@ -13,3 +13,4 @@ export * from './keys/index.js';
 export * from './evdev/index.js';
 export * from './scenario-v2.js';
 export * from './api/index.js';
+export * from './session/index.js';

@@ -1,19 +1,18 @@
 /**
- * The page's link to the agent hub over WebSocket, with the same delivery
- * semantics as the guest agent: hello (token, delivery counters) → welcome →
- * resend everything after welcome.ackedSeq (ReliableSender) → stream new events
- * in batches, trim on cumulative acks, answer pings on the page clock, ping the
- * host every heartbeat and drop a link that is silent for three heartbeats.
- * Any failure reconnects with exponential backoff and jitter; a refused token
- * backs off longer. A session taken over by another page with the same agent id
- * (ATP_HUB_SUPERSEDED) stops: two pages must not fight over one id.
+ * The page's link to the agent hub over WebSocket: a thin driver of the same
+ * session engine the guest agent runs (protocol-schemas/src/session/engine.ts:
+ * handshake, heartbeat, backoff, flushing, resend after ackedSeq). This file
+ * owns only the browser's WebSocket, the timers and the page clock, and turns
+ * the engine's decisions into the status line the tester sees. A refused token
+ * shows as 'refused'; a session taken over by another page with the same agent
+ * id (ATP_HUB_SUPERSEDED) stops: two pages must not fight over one id.
  */
-import { parseAgentMessage, PROTOCOL_VERSION, ReliableSender, backoffDelay, AtpError } from '@atp/protocol';
-import type { AgentMessage, BackoffOptions, DeliveryCounters, ErrorBody, HelloBody, ObservedEvent, StatusBody, UnsequencedEvent } from '@atp/protocol';
+import { parseAgentMessage, PROTOCOL_VERSION, ReliableSender, SessionEngine, AtpError } from '@atp/protocol';
+import type { AgentMessage, BackoffOptions, DeliveryCounters, ObservedEvent, ObserverIdentity, SessionDecision, SessionInput, SessionTimer, StatusBody, UnsequencedEvent } from '@atp/protocol';
 import { now } from './clock.js';
 
 export type LinkState = 'idle' | 'connecting' | 'handshake' | 'ready' | 'backoff' | 'refused' | 'stopped';
-export type PageIdentity = Omit<HelloBody, 'lastSeq' | 'unacked' | 'overflowed'>;
+export type PageIdentity = ObserverIdentity;
 
 export interface LinkStatus {
   state: LinkState;
@@ -41,45 +40,47 @@ export interface VerifierLinkOptions {
   onHostStatus?(status: StatusBody): void;
 }
 
-export const PAGE_AUTH_BACKOFF: BackoffOptions = { initialMs: 5_000, maxMs: 60_000, factor: 2, jitter: 0.3 };
-
 export class VerifierLink {
   readonly sender: ReliableSender;
+  private readonly engine: SessionEngine;
   private state: LinkState = 'idle';
   private detail = 'not started';
   private lastError: { code: string; message: string } | undefined;
   private socket: WebSocket | undefined;
   private sessionId: string | undefined;
-  private ready = false;
-  private attempt = 0;
-  private authAttempt = 0;
-  private refusal: ErrorBody | undefined;
   private connects = 0;
   private welcomes = 0;
   private retryInMs: number | undefined;
-  private timers: ReturnType<typeof setTimeout>[] = [];
-  private heartbeat: ReturnType<typeof setInterval> | undefined;
-  private flushTimer: ReturnType<typeof setTimeout> | undefined;
-  private lastRx = 0;
-  private pingId = 0;
+  private readonly timers = new Map<SessionTimer, () => void>();
+  private readonly queue: SessionInput[] = [];
+  private busy = false;
 
   constructor(private readonly options: VerifierLinkOptions) {
     this.sender = new ReliableSender({ bootId: options.bootId });
+    this.engine = new SessionEngine({
+      sender: this.sender,
+      random: Math.random,
+      // The page's frames are small and the browser batches writes itself: no pacing.
+      minFlushIntervalMs: 0,
+      onSuperseded: 'stop',
+      ...(options.welcomeTimeoutMs === undefined ? {} : { welcomeTimeoutMs: options.welcomeTimeoutMs }),
+      ...(options.backoff === undefined ? {} : { backoff: options.backoff }),
+      ...(options.authBackoff === undefined ? {} : { authBackoff: options.authBackoff }),
+    });
   }
 
   start(): void {
-    if (this.state === 'idle') this.connect();
+    this.input({ type: 'start', now: now() });
   }
 
   stop(): void {
-    this.setState('stopped', 'stopped by the page');
-    this.teardown();
+    this.input({ type: 'stop', now: now() });
   }
 
   /** Numbers, buffers and (when connected) sends one event. */
   push(event: UnsequencedEvent): ObservedEvent {
     const sequenced = this.sender.push(event);
-    this.scheduleFlush();
+    this.input({ type: 'events-pushed', now: now() });
     this.report();
     return sequenced;
   }
@@ -97,70 +98,88 @@ export class VerifierLink {
     };
   }
 
-  private connect(): void {
-    this.retryInMs = undefined;
-    this.refusal = undefined;
-    this.setState('connecting', `connecting to ${this.options.url}`);
-    let socket: WebSocket;
+  /** Inputs raised while decisions are carried out wait their turn: the engine sees one input at a time. */
+  private input(input: SessionInput): void {
+    this.queue.push(input);
+    if (this.busy) return;
+    this.busy = true;
     try {
-      socket = new WebSocket(this.options.url);
-    } catch (error) {
-      this.fail(error instanceof Error ? error.message : String(error));
-      return;
+      for (let next = this.queue.shift(); next !== undefined; next = this.queue.shift()) {
+        for (const decision of this.engine.handle(next)) this.apply(decision);
+      }
+    } finally {
+      this.busy = false;
     }
-    this.socket = socket;
-    this.connects++;
-    socket.onopen = (): void => {
-      if (socket !== this.socket) return;
-      this.setState('handshake', 'connected; waiting for the welcome');
-      this.send({ v: PROTOCOL_VERSION, type: 'hello', body: { ...this.options.identity, ...this.sender.counters() } });
-      this.later(() => {
-        if (socket === this.socket && !this.ready) this.fail(`no welcome within ${this.options.welcomeTimeoutMs ?? 10_000} ms`);
-      }, this.options.welcomeTimeoutMs ?? 10_000);
-    };
-    socket.onmessage = (e: MessageEvent): void => {
-      if (socket === this.socket) this.onFrame(e.data);
-    };
-    socket.onclose = (e: CloseEvent): void => {
-      if (socket === this.socket) this.fail(`connection closed (code ${e.code}${e.reason === '' ? '' : `, ${e.reason}`})`);
-    };
+    this.report();
   }
 
-  private onFrame(data: unknown): void {
-    // A ping's t2 is its arrival, taken before parsing: time spent parsing is the
-    // page's, not the path's, and would otherwise lengthen the inbound leg.
-    const t2 = now();
-    this.lastRx = t2;
-    let message: AgentMessage;
-    try {
-      if (typeof data !== 'string') throw new AtpError('ATP_HUB_FRAME', 'binary frame from the host');
-      message = parseAgentMessage(JSON.parse(data) as unknown, 'hub');
-    } catch (error) {
-      this.lastError = { code: error instanceof AtpError ? error.code : 'ATP_FRAME_INVALID_JSON', message: String(error) };
-      this.report();
-      return;
+  private apply(d: SessionDecision): void {
+    switch (d.type) {
+      case 'phase':
+        if (d.phase === 'connecting') this.setState('connecting', `connecting to ${this.options.url}`);
+        else if (d.phase === 'handshake') this.setState('handshake', 'connected; waiting for the welcome');
+        else if (d.phase === 'stopped' && this.state !== 'stopped') this.setState('stopped', 'stopped by the page');
+        return;
+      case 'connect':
+        return this.open();
+      case 'send':
+        return this.send(d.message);
+      case 'pong':
+        return this.send({ v: PROTOCOL_VERSION, type: 'pong', body: { id: d.id, t1: d.t1, t2: d.t2, t3: now() } });
+      case 'send-events':
+        for (const body of d.bodies) this.send({ v: PROTOCOL_VERSION, type: 'events', body });
+        // The browser took the frames (a closing socket drops them; they stay in the resend buffer).
+        this.input({ type: 'written', now: now() });
+        return;
+      case 'arm':
+        return this.arm(d.timer, d.delayMs);
+      case 'cancel':
+        this.timers.get(d.timer)?.();
+        this.timers.delete(d.timer);
+        return;
+      case 'close':
+        return this.closeSocket();
+      case 'backoff': {
+        this.retryInMs = d.delayMs;
+        const refusal = d.refusal;
+        if (refusal !== undefined) {
+          this.lastError = { code: refusal.code, message: refusal.message };
+          this.setState(d.auth ? 'refused' : 'backoff', `${d.auth ? 'token refused' : 'refused'}: ${refusal.code}: ${refusal.message}`);
+        } else this.setState('backoff', d.reason.message);
+        return;
+      }
+      case 'welcomed':
+        this.sessionId = d.welcome.sessionId;
+        this.welcomes++;
+        this.setState('ready', `connected, session ${d.welcome.sessionId}`);
+        return;
+      case 'deliver':
+        return this.deliver(d.message);
+      case 'bad-frame':
+        this.lastError = { code: d.error.code, message: d.error.message };
+        return;
+      case 'ignored':
+        return;
+      case 'stopped': {
+        const host = this.lastError;
+        if (d.reason !== undefined && host?.code === 'ATP_HUB_SUPERSEDED') {
+          this.setState('stopped', `another page took over agent id ${this.options.identity.agentId} (${host.message}); reload to take it back`);
+        }
+        return;
+      }
     }
+  }
+
+  private deliver(message: AgentMessage): void {
     switch (message.type) {
-      case 'welcome':
-        this.onWelcome(message.body.sessionId, message.body.ackedSeq, message.body.heartbeatMs);
-        return;
-      case 'ack':
-        if (message.body.bootId === this.sender.bootId) this.sender.ack(message.body.seq);
-        this.report();
-        return;
-      case 'ping':
-        this.send({ v: PROTOCOL_VERSION, type: 'pong', body: { id: message.body.id, t1: message.body.t1, t2, t3: now() } });
-        return;
       case 'exec-request':
-        this.send(execRefused(message.body.id));
+        this.input({ type: 'send', now: now(), message: execRefused(message.body.id) });
         return;
       case 'status':
         this.options.onHostStatus?.(message.body);
         return;
       case 'error':
         this.lastError = { code: message.body.code, message: message.body.message };
-        if (!this.ready || message.body.code === 'ATP_HUB_SUPERSEDED') this.refusal = message.body;
-        this.report();
         return;
       default:
         // pong, capture-start/stop: the page always captures; nothing to do.
@@ -168,38 +187,62 @@ export class VerifierLink {
     }
   }
 
-  private onWelcome(sessionId: string, ackedSeq: number | null, heartbeatMs: number): void {
-    this.clearTimers();
-    this.sessionId = sessionId;
-    this.sender.restart(ackedSeq);
-    this.ready = true;
-    this.welcomes++;
-    this.attempt = 0;
-    this.authAttempt = 0;
-    this.setState('ready', `connected, session ${sessionId}`);
-    this.lastRx = now();
-    this.heartbeat = setInterval(() => {
-      if (now() - this.lastRx > 3 * heartbeatMs) {
-        this.fail(`no traffic from the hub for ${Math.round(now() - this.lastRx)} ms (3 heartbeats)`);
-        return;
-      }
-      this.send({ v: PROTOCOL_VERSION, type: 'ping', body: { id: ++this.pingId, t1: now() } });
-    }, heartbeatMs);
-    this.flush();
+  private open(): void {
+    this.retryInMs = undefined;
+    let socket: WebSocket;
+    try {
+      socket = new WebSocket(this.options.url);
+    } catch (error) {
+      const message = error instanceof Error ? error.message : String(error);
+      this.input({ type: 'connect-failed', now: now(), error: new AtpError('ATP_AGENT_CONNECT', message) });
+      return;
+    }
+    this.socket = socket;
+    this.connects++;
+    let opened = false;
+    socket.onopen = (): void => {
+      if (socket !== this.socket) return;
+      opened = true;
+      this.input({ type: 'connected', now: now(), identity: this.options.identity, where: this.options.url });
+    };
+    socket.onmessage = (e: MessageEvent): void => {
+      // A ping's t2 is its arrival, taken before parsing: time spent parsing is the page's, not the path's.
+      const at = now();
+      if (socket === this.socket) this.input(this.decode(e.data, at));
+    };
+    socket.onclose = (e: CloseEvent): void => {
+      if (socket !== this.socket) return;
+      this.socket = undefined;
+      const error = new AtpError('ATP_AGENT_DISCONNECTED', `connection closed (code ${e.code}${e.reason === '' ? '' : `, ${e.reason}`})`);
+      this.input(opened ? { type: 'closed', now: now(), error } : { type: 'connect-failed', now: now(), error });
+    };
   }
 
-  private scheduleFlush(): void {
-    if (!this.ready || this.flushTimer !== undefined) return;
-    this.flushTimer = setTimeout(() => {
-      this.flushTimer = undefined;
-      this.flush();
-    }, 0);
+  private decode(data: unknown, at: number): SessionInput {
+    try {
+      if (typeof data !== 'string') throw new AtpError('ATP_HUB_FRAME', 'binary frame from the host');
+      return { type: 'frame', now: at, message: parseAgentMessage(JSON.parse(data) as unknown, 'hub') };
+    } catch (error) {
+      const code = error instanceof AtpError ? error.code : 'ATP_FRAME_INVALID_JSON';
+      return { type: 'bad-frame', now: at, error: error instanceof AtpError ? error : new AtpError(code, String(error)) };
+    }
   }
 
-  private flush(): void {
-    if (!this.ready) return;
-    for (const body of this.sender.takeBatches()) this.send({ v: PROTOCOL_VERSION, type: 'events', body });
-    this.report();
+  private arm(timer: SessionTimer, delayMs: number): void {
+    this.timers.get(timer)?.();
+    const fire = (): void => {
+      this.timers.delete(timer);
+      this.input({ type: 'timer', now: now(), timer });
+    };
+    if (delayMs <= 0) {
+      // After the current task's pushes (one DOM event may give several events): they share a frame.
+      let live = true;
+      queueMicrotask(() => live && fire());
+      this.timers.set(timer, () => (live = false));
+    } else {
+      const handle = setTimeout(fire, delayMs);
+      this.timers.set(timer, () => clearTimeout(handle));
+    }
   }
 
   private send(message: AgentMessage): void {
@@ -207,47 +250,15 @@ export class VerifierLink {
     if (this.socket?.readyState === WebSocket.OPEN) this.socket.send(JSON.stringify(message));
   }
 
-  /** The connection is over: decide how long to wait, and why. */
-  private fail(why: string): void {
-    if (this.state === 'stopped') return;
-    const refusal = this.refusal;
-    this.teardown();
-    if (refusal?.code === 'ATP_HUB_SUPERSEDED') {
-      this.setState('stopped', `another page took over agent id ${this.options.identity.agentId} (${refusal.message}); reload to take it back`);
-      return;
-    }
-    const auth = refusal?.code === 'ATP_HUB_AUTH';
-    const delay = auth ? backoffDelay(this.authAttempt++, this.options.authBackoff ?? PAGE_AUTH_BACKOFF) : backoffDelay(this.attempt++, this.options.backoff);
-    this.retryInMs = delay;
-    if (refusal !== undefined) this.setState(auth ? 'refused' : 'backoff', `${auth ? 'token refused' : 'refused'}: ${refusal.code}: ${refusal.message}`);
-    else this.setState('backoff', why);
-    this.later(() => this.connect(), delay);
-  }
-
-  private teardown(): void {
-    this.ready = false;
-    this.clearTimers();
+  private closeSocket(): void {
     const socket = this.socket;
     this.socket = undefined;
     if (socket !== undefined && socket.readyState <= WebSocket.OPEN) socket.close();
   }
 
-  private clearTimers(): void {
-    for (const t of this.timers.splice(0)) clearTimeout(t);
-    clearInterval(this.heartbeat);
-    this.heartbeat = undefined;
-    clearTimeout(this.flushTimer);
-    this.flushTimer = undefined;
-  }
-
-  private later(fn: () => void, ms: number): void {
-    this.timers.push(setTimeout(fn, ms));
-  }
-
   private setState(state: LinkState, detail: string): void {
     this.state = state;
     this.detail = detail;
-    this.report();
   }
 
   private report(): void {

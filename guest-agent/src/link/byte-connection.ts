@@ -4,10 +4,10 @@
  * supplies how to write and close; it feeds received bytes and reports going down.
  */
 import type { Duplex } from 'node:stream';
-import { AgentMessageDecoder, AtpError, encodeAgentMessage } from '@atp/protocol';
-import type { AgentDecodeItem, AgentMessage } from '@atp/protocol';
+import { AgentMessageDecoder, AtpError, encodeAgentMessage, encodeNdjson } from '@atp/protocol';
+import type { AgentMessage } from '@atp/protocol';
 import { Inbox } from './inbox.js';
-import type { LinkConnection } from './types.js';
+import type { LinkConnection, ReceivedItem } from './types.js';
 
 export interface ByteTransport {
   /** Writes one whole frame; resolves once the OS has it. */
@@ -16,8 +16,21 @@ export interface ByteTransport {
   destroy(): void;
 }
 
+/**
+ * The hot messages skip a second zod pass: every event of an `events` body was
+ * validated when the ReliableSender numbered it (and the body's shape is the
+ * sender's), and the session engine builds ping and pong from numbers. In a
+ * TCG guest that pass cost as much as the rest of the send path. Everything
+ * else (hello, exec results, problem reports) is validated before it leaves.
+ */
+const PREVALIDATED: ReadonlySet<AgentMessage['type']> = new Set(['events', 'ping', 'pong']);
+
+export function encodeForLink(message: AgentMessage, maxFrameBytes?: number): Uint8Array {
+  return PREVALIDATED.has(message.type) ? encodeNdjson(message, maxFrameBytes) : encodeAgentMessage(message, maxFrameBytes);
+}
+
 export class ByteStreamConnection implements LinkConnection {
-  readonly received: Inbox<AgentDecodeItem> = new Inbox();
+  readonly received: Inbox<ReceivedItem> = new Inbox();
   readonly down: Promise<AtpError | undefined>;
   private readonly decoder: AgentMessageDecoder;
   private resolveDown!: (error: AtpError | undefined) => void;
@@ -27,6 +40,7 @@ export class ByteStreamConnection implements LinkConnection {
     readonly description: string,
     private readonly transport: ByteTransport,
     private readonly maxFrameBytes?: number,
+    private readonly clock?: () => number,
   ) {
     this.decoder = new AgentMessageDecoder({ source: `host ${description}`, ...(maxFrameBytes === undefined ? {} : { maxFrameBytes }) });
     this.down = new Promise((resolve) => {
@@ -41,7 +55,8 @@ export class ByteStreamConnection implements LinkConnection {
   /** Transport side: bytes arrived. */
   feed(chunk: Uint8Array): void {
     if (this.isDown) return;
-    for (const item of this.decoder.push(chunk)) this.received.push(item);
+    const at = this.clock?.();
+    for (const item of this.decoder.push(chunk)) this.received.push(at === undefined ? item : { ...item, at });
   }
 
   /** Transport side: the stream ended or failed (undefined: closed by us). */
@@ -55,7 +70,7 @@ export class ByteStreamConnection implements LinkConnection {
 
   async send(message: AgentMessage): Promise<void> {
     if (this.isDown) throw new AtpError('ATP_AGENT_DISCONNECTED', `cannot send ${message.type}: the link to ${this.description} is down`);
-    const bytes = encodeAgentMessage(message, this.maxFrameBytes);
+    const bytes = encodeForLink(message, this.maxFrameBytes);
     try {
       await this.transport.write(bytes);
     } catch (cause) {
@@ -86,6 +101,8 @@ export interface StreamConnectionOptions {
   maxFrameBytes?: number;
   /** A write the OS has not taken within this long fails the connection with ATP_AGENT_TIMEOUT (default: no limit). */
   writeTimeoutMs?: number;
+  /** Stamps each chunk's arrival (ConnectOptions.clock). */
+  clock?: () => number;
 }
 
 /** A ByteStreamConnection over Node streams (a TCP socket, a pollable virtio-serial port, a FIFO pair). */
@@ -113,6 +130,7 @@ export function streamConnection(options: StreamConnectionOptions): ByteStreamCo
       },
     },
     options.maxFrameBytes,
+    options.clock,
   );
   reader.on('data', (chunk: Buffer) => conn.feed(chunk));
   for (const stream of writer === reader ? [reader] : [reader, writer]) {

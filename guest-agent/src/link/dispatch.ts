@@ -1,7 +1,8 @@
 /**
- * What the agent does with each message from the host: acks trim the resend
- * buffer, pings get pongs stamped on the agent clock, capture and exec requests
- * go to injected handlers (the link layer never imports capture or exec).
+ * What the agent does with the host messages the session engine delivers to the
+ * app (protocol-schemas/src/session/engine.ts answers pings and takes acks
+ * itself): capture and exec requests go to injected handlers (the link layer
+ * never imports capture or exec), host errors and pongs are logged.
  */
 import { PROTOCOL_VERSION } from '@atp/protocol';
 import type { AgentMessage, CaptureStartBody, CaptureStopBody, ExecRequestBody, ExecResultBody } from '@atp/protocol';
@@ -15,27 +16,16 @@ export interface SessionHandlers {
 }
 
 export interface DispatchContext {
-  bootId: string;
   clock: () => number;
   handlers: SessionHandlers;
   log: SessionLogger;
   send(message: AgentMessage): void;
-  ack(seq: number): number;
 }
 
 const message = (error: unknown): string => (error instanceof Error ? error.message : String(error));
 
 export function dispatchHostMessage(msg: AgentMessage, ctx: DispatchContext): void {
   switch (msg.type) {
-    case 'ping': {
-      const t2 = ctx.clock();
-      ctx.send({ v: PROTOCOL_VERSION, type: 'pong', body: { id: msg.body.id, t1: msg.body.t1, t2, t3: ctx.clock() } });
-      return;
-    }
-    case 'ack':
-      if (msg.body.bootId !== ctx.bootId) ctx.log.warn('ack for another boot id ignored', { bootId: msg.body.bootId, ours: ctx.bootId });
-      else ctx.ack(msg.body.seq);
-      return;
     case 'pong':
       ctx.log.debug('pong', { id: msg.body.id, rttMs: ctx.clock() - msg.body.t1 });
       return;

@@ -1,33 +1,31 @@
-/** The agent's side of the hello / welcome exchange, and how host errors map to typed agent errors. */
-import { AtpError, PROTOCOL_VERSION } from '@atp/protocol';
-import type { AgentDecodeItem, AgentMessage, DeliveryCounters, ErrorBody, HelloBody, WelcomeBody } from '@atp/protocol';
+/**
+ * The agent's side of the hello / welcome exchange for one-shot checks
+ * (`atp-agent selftest`). The long-lived session runs the same handshake
+ * through the shared session engine (protocol-schemas/src/session/), whose
+ * refusal mapping (refusalError, AUTH_ERROR_CODES) is re-exported here.
+ */
+import { AtpError, PROTOCOL_VERSION, refusalError } from '@atp/protocol';
+import type { AgentDecodeItem, AgentMessage, DeliveryCounters, ObserverIdentity, WelcomeBody } from '@atp/protocol';
 import type { LinkConnection } from './types.js';
 
-/** Everything in the hello but the delivery counters, which the sender supplies at each connect. */
-export type AgentIdentity = Omit<HelloBody, 'lastSeq' | 'unacked' | 'overflowed'>;
+export { AUTH_ERROR_CODES, refusalError } from '@atp/protocol';
 
-/** Host error codes that mean "this token is not accepted". */
-/** Refusals that retrying soon cannot fix (the token, or the VM the token or channel is bound to): long backoff. */
-export const AUTH_ERROR_CODES: readonly string[] = ['ATP_HUB_AUTH', 'ATP_HUB_IDENTITY'];
+/** Everything in the hello but the delivery counters, which the sender supplies at each connect. */
+export type AgentIdentity = ObserverIdentity;
 
 /** A fixed identity, or a function read at each connect (the device list changes). */
 export type IdentitySource = AgentIdentity | (() => AgentIdentity);
 
-export function helloMessage(identity: IdentitySource, counters: DeliveryCounters): AgentMessage {
-  return { v: PROTOCOL_VERSION, type: 'hello', body: { ...(typeof identity === 'function' ? identity() : identity), ...counters } };
+export function identityOf(identity: IdentitySource): AgentIdentity {
+  return typeof identity === 'function' ? identity() : identity;
 }
 
-/** A host `error` answering our hello → ATP_AGENT_AUTH (token refused) or ATP_AGENT_REFUSED. */
-export function refusalError(body: ErrorBody, where: string): AtpError {
-  const details = { hostCode: body.code, hostMessage: body.message, ...(body.details === undefined ? {} : { hostDetails: body.details }) };
-  if (AUTH_ERROR_CODES.includes(body.code)) {
-    return new AtpError('ATP_AGENT_AUTH', `${where} refused the agent's token (${body.code}: ${body.message}); check token / tokenFile`, { details });
-  }
-  return new AtpError('ATP_AGENT_REFUSED', `${where} refused the hello (${body.code}: ${body.message})`, { details });
+export function helloMessage(identity: IdentitySource, counters: DeliveryCounters): AgentMessage {
+  return { v: PROTOCOL_VERSION, type: 'hello', body: { ...identityOf(identity), ...counters } };
 }
 
 export interface WelcomeWaitHooks {
-  /** Messages other than welcome or error that arrive first (pings must be answered). */
+  /** Messages other than welcome or error that arrive first. */
   onOther(message: AgentMessage): void;
   onBadFrame(error: AtpError): void;
 }

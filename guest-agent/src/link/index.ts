@@ -8,3 +8,4 @@ export * from './handshake.js';
 export * from './dispatch.js';
 export * from './session.js';
 export * from './warm-up.js';
+export * from './fine-clock.js';

@@ -1,16 +1,18 @@
 /**
- * AgentSession drives one Link for the life of the agent: connect → hello →
- * welcome → resend what follows welcome.ackedSeq → stream new events in small
- * batches, process acks, answer pings, send heartbeats; on any failure reconnect
- * with exponential backoff and jitter (a refused token backs off much longer).
- * Delivery state (seq, resend buffer, overflow) is the pure ReliableSender.
+ * AgentSession drives one Link for the life of the agent. It is a thin driver
+ * of the shared session engine (protocol-schemas/src/session/engine.ts, which
+ * decides the handshake, heartbeat, backoff, flushing and resend): this file
+ * owns only the connection, the timers and the clock, feeds the engine what
+ * happened and carries out what it decides. Delivery state (seq, resend
+ * buffer, overflow) is the pure ReliableSender inside the engine.
  */
 import { EventEmitter } from 'node:events';
-import { AtpError, PROTOCOL_VERSION, ReliableSender, backoffDelay } from '@atp/protocol';
-import type { AgentMessage, AgentProblem, BackoffOptions, ObservedEvent, UnsequencedEvent, WelcomeBody } from '@atp/protocol';
-import { awaitWelcome, helloMessage } from './handshake.js';
+import { AtpError, PROTOCOL_VERSION, ReliableSender, SessionEngine, SESSION_AUTH_BACKOFF } from '@atp/protocol';
+import type { AgentMessage, AgentProblem, BackoffOptions, EventsBody, ObservedEvent, SessionDecision, SessionInput, SessionTimer, UnsequencedEvent, WelcomeBody } from '@atp/protocol';
+import { identityOf } from './handshake.js';
 import type { IdentitySource } from './handshake.js';
 import { dispatchHostMessage } from './dispatch.js';
+import { fineWallClock } from './fine-clock.js';
 import type { SessionHandlers } from './dispatch.js';
 import type { Link, LinkConnection, SessionLogger } from './types.js';
 
@@ -24,13 +26,17 @@ export interface AgentSessionOptions {
   /** Default: a new ReliableSender for bootId with resendCapacity. */
   sender?: ReliableSender;
   resendCapacity?: number;
-  /** Least time between two event flushes; an idle session flushes at once. Default 2 ms. */
+  /**
+   * At most one event frame per this many ms on average under load (the session
+   * engine's FlushBudget); a quiet session may send ceil(32 / batchWindowMs)
+   * frames back to back, so a keystroke's events leave at once. Default 1 ms.
+   */
   batchWindowMs?: number;
   welcomeTimeoutMs?: number;
   backoff?: BackoffOptions;
-  /** Backoff after a refused token. Default 5 s doubling to 5 min. */
+  /** Backoff after a refused token. Default SESSION_AUTH_BACKOFF: 5 s doubling to 60 s. */
   authBackoff?: BackoffOptions;
-  /** The agent clock for pongs; events carry `t` on the same clock. Default Date.now. */
+  /** The agent clock for pongs and timers; events carry `t` on the same clock. Default fineWallClock() (Date.now with sub-ms resolution). */
   clock?: () => number;
   handlers?: SessionHandlers;
   logger?: SessionLogger;
@@ -55,181 +61,66 @@ export interface SessionEvents {
   failure: [AtpError, number];
 }
 
-export const DEFAULT_AUTH_BACKOFF: BackoffOptions = { initialMs: 5_000, maxMs: 300_000, factor: 2, jitter: 0.3 };
+/** The one refused-token backoff of every observer (see the session engine's header). */
+export const DEFAULT_AUTH_BACKOFF: BackoffOptions = SESSION_AUTH_BACKOFF;
 
 export class AgentSession extends EventEmitter<SessionEvents> {
   readonly sender: ReliableSender;
   readonly stats: SessionStats = { connects: 0, welcomes: 0, sentEvents: 0, resentEvents: 0 };
-  private currentState: SessionState = 'idle';
+  private readonly engine: SessionEngine;
   private readonly log: SessionLogger;
   private readonly clock: () => number;
   private conn: LinkConnection | undefined;
-  private ready = false;
-  private stopping = false;
-  /** Set once stop() gives up waiting, every connection still open or opening is closed. */
-  private closing = false;
-  private loop: Promise<void> | undefined;
-  private wake: (() => void) | undefined;
-  private flushTimer: NodeJS.Timeout | NodeJS.Immediate | undefined;
-  private flushing = false;
-  private flushAgain = false;
-  private lastFlushAt = 0;
-  private maxSentSeq = 0;
-  private deadReason: AtpError | undefined;
+  private connecting: Promise<void> | undefined;
+  private readonly timers = new Map<SessionTimer, { cancel(): void }>();
+  private readonly queue: SessionInput[] = [];
+  private busy = false;
 
   constructor(private readonly options: AgentSessionOptions) {
     super();
     this.sender = options.sender ?? new ReliableSender({ bootId: options.bootId, capacity: options.resendCapacity });
     this.log = options.logger ?? silent;
-    this.clock = options.clock ?? Date.now;
+    this.clock = options.clock ?? fineWallClock();
+    this.engine = new SessionEngine({
+      sender: this.sender,
+      random: options.random ?? Math.random,
+      ...(options.welcomeTimeoutMs === undefined ? {} : { welcomeTimeoutMs: options.welcomeTimeoutMs }),
+      ...(options.backoff === undefined ? {} : { backoff: options.backoff }),
+      ...(options.authBackoff === undefined ? {} : { authBackoff: options.authBackoff }),
+      ...(options.batchWindowMs === undefined ? {} : { minFlushIntervalMs: options.batchWindowMs }),
+    });
   }
 
   get state(): SessionState {
-    return this.currentState;
+    return this.engine.phase;
   }
 
   start(): void {
-    this.loop ??= this.run();
+    this.input({ type: 'start', now: this.clock() });
   }
 
   /** Numbers and queues one event; throws ATP_SCHEMA_INVALID for an invalid one. */
   push(event: UnsequencedEvent): ObservedEvent {
     const sequenced = this.sender.push(event);
-    this.requestFlush();
+    this.input({ type: 'events-pushed', now: this.clock() });
     return sequenced;
   }
 
   /**
-   * Graceful stop: flushes and waits for the host's ack of everything within
-   * deadlineMs (also while a handshake is still under way), then closes.
-   * Returns how many events were still unacknowledged.
+   * Graceful stop: no more reconnects; waits up to deadlineMs for the host's
+   * ack of everything (also while a connect or handshake is still under way),
+   * then closes. Returns how many events were still unacknowledged.
    */
   async stop(deadlineMs = 2_000): Promise<{ unacked: number }> {
-    this.stopping = true;
-    this.wake?.();
+    // With no time to wait, nothing more is sent (stop(0) is a crash as far as the host can tell).
+    if (deadlineMs > 0) this.input({ type: 'drain', now: this.clock() });
     const deadline = Date.now() + deadlineMs;
-    while (Date.now() < deadline && this.loop !== undefined) {
-      if (this.ready) await this.flush();
-      if (this.sender.unacked === 0 || this.currentState === 'backoff' || this.currentState === 'stopped') break;
-      await new Promise((resolve) => setTimeout(resolve, 5));
-    }
-    this.closing = true;
-    await this.conn?.close();
-    await this.loop;
-    this.setState('stopped');
+    const linked = (): boolean => ['connecting', 'handshake', 'ready'].includes(this.state);
+    while (Date.now() < deadline && this.sender.unacked > 0 && linked()) await new Promise((resolve) => setTimeout(resolve, 5));
+    this.input({ type: 'stop', now: this.clock() });
+    // A connect still under way: the engine closes its connection as it completes.
+    await this.connecting;
     return { unacked: this.sender.unacked };
-  }
-
-  private setState(state: SessionState): void {
-    if (state === this.currentState) return;
-    this.currentState = state;
-    this.emit('state', state);
-  }
-
-  private async run(): Promise<void> {
-    const random = this.options.random ?? Math.random;
-    let attempt = 0;
-    let authAttempt = 0;
-    while (!this.stopping) {
-      this.setState('connecting');
-      let welcomed = false;
-      let error: AtpError;
-      try {
-        const conn = await this.options.link.connect();
-        this.stats.connects++;
-        const outcome = await this.serve(conn);
-        welcomed = outcome.welcomed;
-        error = outcome.error ?? new AtpError('ATP_AGENT_CLOSED', 'the session closed its link');
-      } catch (cause) {
-        error = cause instanceof AtpError ? cause : new AtpError('ATP_AGENT_DISCONNECTED', String(cause), { cause });
-      }
-      if (this.stopping) break;
-      if (welcomed) attempt = authAttempt = 0;
-      const auth = error.code === 'ATP_AGENT_AUTH';
-      const delayMs = auth
-        ? backoffDelay(authAttempt++, this.options.authBackoff ?? DEFAULT_AUTH_BACKOFF, random)
-        : backoffDelay(attempt++, this.options.backoff, random);
-      const fields = { code: error.code, error: error.message, retryInMs: delayMs, unacked: this.sender.unacked };
-      if (auth) this.log.error('the host refused the agent token; fix token/tokenFile (retrying with backoff)', fields);
-      else if (welcomed) this.log.warn('link down; reconnecting', fields);
-      else this.log.warn('cannot reach the host', fields);
-      this.setState('backoff');
-      this.emit('failure', error, delayMs);
-      await this.pause(delayMs);
-    }
-    this.setState('stopped');
-  }
-
-  private pause(ms: number): Promise<void> {
-    return new Promise((resolve) => {
-      const timer = setTimeout(done, ms);
-      function done(): void {
-        clearTimeout(timer);
-        resolve();
-      }
-      this.wake = done;
-    });
-  }
-
-  /** One connection, from hello to down. Rejects on handshake failure; resolves with why it ended. */
-  private async serve(conn: LinkConnection): Promise<{ welcomed: boolean; error: AtpError | undefined }> {
-    this.conn = conn;
-    this.deadReason = undefined;
-    // A connect that completed after stop() closed the previous connection.
-    if (this.closing) void conn.close();
-    this.setState('handshake');
-    const iterator = conn.received[Symbol.asyncIterator]();
-    let heartbeat: NodeJS.Timeout | undefined;
-    try {
-      this.log.debug('connected; sending hello', { link: conn.description, ...this.sender.counters() });
-      await conn.send(helloMessage(this.options.identity, this.sender.counters()));
-      const welcome = await awaitWelcome(conn, iterator, this.options.welcomeTimeoutMs ?? 10_000, {
-        onOther: (message) => this.handle(conn, message),
-        onBadFrame: (error) => this.log.warn('bad frame from the host', { code: error.code, error: error.message }),
-      });
-      this.sender.restart(welcome.ackedSeq);
-      this.stats.welcomes++;
-      this.ready = true;
-      this.setState('ready');
-      this.log.info('welcomed by the host', { link: conn.description, sessionId: welcome.sessionId, ackedSeq: welcome.ackedSeq, resending: this.sender.pending });
-      this.emit('welcome', welcome);
-      this.requestFlush();
-      let lastRx = Date.now();
-      let pingId = 0;
-      heartbeat = setInterval(() => {
-        if (Date.now() - lastRx > 3 * welcome.heartbeatMs) {
-          this.deadReason = new AtpError('ATP_AGENT_TIMEOUT', `no traffic from ${conn.description} for ${Date.now() - lastRx} ms (3 heartbeats)`);
-          void conn.close();
-          return;
-        }
-        this.trySend(conn, { v: PROTOCOL_VERSION, type: 'ping', body: { id: ++pingId, t1: this.clock() } });
-      }, welcome.heartbeatMs);
-      for (;;) {
-        const next = await iterator.next();
-        if (next.done === true) break;
-        lastRx = Date.now();
-        if (next.value.kind === 'error') this.log.warn('bad frame from the host', { code: next.value.error.code, error: next.value.error.message });
-        else this.handle(conn, next.value.message);
-      }
-      return { welcomed: true, error: this.deadReason ?? (await conn.down) };
-    } finally {
-      clearInterval(heartbeat);
-      this.ready = false;
-      this.cancelFlush();
-      await conn.close();
-      this.conn = undefined;
-    }
-  }
-
-  private handle(conn: LinkConnection, message: AgentMessage): void {
-    dispatchHostMessage(message, {
-      bootId: this.sender.bootId,
-      clock: this.clock,
-      handlers: this.options.handlers ?? {},
-      log: this.log,
-      send: (reply) => this.trySend(conn, reply),
-      ack: (seq) => this.sender.ack(seq),
-    });
   }
 
   /**
@@ -238,64 +129,150 @@ export class AgentSession extends EventEmitter<SessionEvents> {
    * identity lists the agent's problems).
    */
   reportProblem(problem: AgentProblem): void {
-    const conn = this.conn;
-    if (!this.ready || conn === undefined) return;
     const { code, message, details, since, resolvedAt } = problem;
-    this.trySend(conn, {
-      v: PROTOCOL_VERSION,
-      type: 'error',
-      body: { code, message, fatal: false, since, ...(resolvedAt === undefined ? {} : { resolvedAt }), ...(details === undefined ? {} : { details }) },
+    this.input({
+      type: 'send',
+      now: this.clock(),
+      message: {
+        v: PROTOCOL_VERSION,
+        type: 'error',
+        body: { code, message, fatal: false, since, ...(resolvedAt === undefined ? {} : { resolvedAt }), ...(details === undefined ? {} : { details }) },
+      },
     });
   }
 
-  private trySend(conn: LinkConnection, message: AgentMessage): void {
-    conn.send(message).catch((error: unknown) => this.log.debug('send failed', { type: message.type, error: String(error) }));
+  /** Inputs raised while decisions are carried out wait their turn: the engine sees one input at a time. */
+  private input(input: SessionInput): void {
+    this.queue.push(input);
+    if (this.busy) return;
+    this.busy = true;
+    try {
+      for (let next = this.queue.shift(); next !== undefined; next = this.queue.shift()) {
+        for (const decision of this.engine.handle(next)) this.apply(decision);
+      }
+    } finally {
+      this.busy = false;
+    }
   }
 
-  private requestFlush(): void {
-    if (!this.ready || this.flushTimer !== undefined) return;
-    if (this.flushing) {
-      this.flushAgain = true;
+  private apply(d: SessionDecision): void {
+    switch (d.type) {
+      case 'phase':
+        this.emit('state', d.phase);
+        return;
+      case 'connect':
+        this.connecting = this.open().finally(() => (this.connecting = undefined));
+        return;
+      case 'send':
+        this.write(d.message);
+        return;
+      case 'pong':
+        this.write({ v: PROTOCOL_VERSION, type: 'pong', body: { id: d.id, t1: d.t1, t2: d.t2, t3: this.clock() } });
+        return;
+      case 'send-events':
+        this.stats.sentEvents += d.bodies.reduce((n, body) => n + body.events.length, 0);
+        this.stats.resentEvents += d.resent;
+        void this.writeEvents(d.bodies);
+        return;
+      case 'arm':
+        return this.arm(d.timer, d.delayMs);
+      case 'cancel':
+        this.timers.get(d.timer)?.cancel();
+        this.timers.delete(d.timer);
+        return;
+      case 'close': {
+        const conn = this.conn;
+        this.conn = undefined;
+        void conn?.close();
+        return;
+      }
+      case 'backoff':
+        return this.onBackoff(d);
+      case 'welcomed':
+        this.stats.welcomes++;
+        this.log.info('welcomed by the host', { link: this.options.link.description, sessionId: d.welcome.sessionId, ackedSeq: d.welcome.ackedSeq, resending: d.resending });
+        this.emit('welcome', d.welcome);
+        return;
+      case 'deliver':
+        dispatchHostMessage(d.message, { clock: this.clock, handlers: this.options.handlers ?? {}, log: this.log, send: (reply) => this.input({ type: 'send', now: this.clock(), message: reply }) });
+        return;
+      case 'bad-frame':
+        this.log.warn('bad frame from the host', { code: d.error.code, error: d.error.message });
+        return;
+      case 'ignored':
+        this.log.warn('host message ignored', { type: d.message.type, why: d.why });
+        return;
+      case 'stopped':
+        return;
+    }
+  }
+
+  private onBackoff(d: Extract<SessionDecision, { type: 'backoff' }>): void {
+    const fields = { code: d.reason.code, error: d.reason.message, retryInMs: d.delayMs, unacked: this.sender.unacked };
+    if (d.auth) this.log.error('the host refused the agent token; fix token/tokenFile (retrying with backoff)', fields);
+    else if (d.welcomed) this.log.warn('link down; reconnecting', fields);
+    else this.log.warn('cannot reach the host', fields);
+    this.emit('failure', d.reason, d.delayMs);
+  }
+
+  private arm(timer: SessionTimer, delayMs: number): void {
+    this.timers.get(timer)?.cancel();
+    const fire = (): void => {
+      this.timers.delete(timer);
+      this.input({ type: 'timer', now: this.clock(), timer });
+    };
+    if (delayMs <= 0) {
+      // Same-turn pushes (one evdev read) share a frame; nothing waits for a timer tick.
+      const immediate = setImmediate(fire);
+      this.timers.set(timer, { cancel: () => clearImmediate(immediate) });
+    } else {
+      const timeout = setTimeout(fire, delayMs);
+      this.timers.set(timer, { cancel: () => clearTimeout(timeout) });
+    }
+  }
+
+  private async open(): Promise<void> {
+    let conn: LinkConnection;
+    try {
+      conn = await this.options.link.connect({ clock: this.clock });
+    } catch (cause) {
+      const error = cause instanceof AtpError ? cause : new AtpError('ATP_AGENT_DISCONNECTED', String(cause), { cause });
+      this.input({ type: 'connect-failed', now: this.clock(), error });
       return;
     }
-    const wait = this.lastFlushAt + (this.options.batchWindowMs ?? 2) - Date.now();
-    const run = (): void => {
-      this.flushTimer = undefined;
-      void this.flush();
-    };
-    this.flushTimer = wait <= 0 ? setImmediate(run) : setTimeout(run, wait);
+    this.stats.connects++;
+    this.conn = conn;
+    this.log.debug('connected; sending hello', { link: conn.description, ...this.sender.counters() });
+    this.input({ type: 'connected', now: this.clock(), identity: identityOf(this.options.identity), where: conn.description });
+    if (this.conn === conn) void this.read(conn);
   }
 
-  private cancelFlush(): void {
-    if (this.flushTimer === undefined) return;
-    clearTimeout(this.flushTimer as NodeJS.Timeout);
-    clearImmediate(this.flushTimer as NodeJS.Immediate);
-    this.flushTimer = undefined;
+  private async read(conn: LinkConnection): Promise<void> {
+    for await (const item of conn.received) {
+      if (this.conn !== conn) break;
+      const now = item.at ?? this.clock();
+      this.input(item.kind === 'error' ? { type: 'bad-frame', now, error: item.error } : { type: 'frame', now, message: item.message });
+    }
+    const error = await conn.down;
+    if (this.conn !== conn) return;
+    this.conn = undefined;
+    this.input({ type: 'closed', now: this.clock(), error });
   }
 
-  private async flush(): Promise<void> {
+  private write(message: AgentMessage): void {
+    this.conn?.send(message).catch((error: unknown) => this.log.debug('send failed', { type: message.type, error: String(error) }));
+  }
+
+  private async writeEvents(bodies: readonly EventsBody[]): Promise<void> {
     const conn = this.conn;
-    if (!this.ready || conn === undefined || this.flushing) return;
-    const batches = this.sender.takeBatches();
-    if (batches.length === 0) return;
-    this.flushing = true;
-    this.lastFlushAt = Date.now();
+    if (conn === undefined) return;
     try {
-      for (const body of batches) {
-        for (const e of body.events) if (e.seq <= this.maxSentSeq) this.stats.resentEvents++;
-        this.stats.sentEvents += body.events.length;
-        this.maxSentSeq = Math.max(this.maxSentSeq, body.events.at(-1)?.seq ?? 0);
-        await conn.send({ v: PROTOCOL_VERSION, type: 'events', body });
-      }
+      for (const body of bodies) await conn.send({ v: PROTOCOL_VERSION, type: 'events', body });
     } catch (error) {
       // The events stay in the resend buffer; the reconnect resends them.
       this.log.debug('flush interrupted', { error: String(error) });
-    } finally {
-      this.flushing = false;
-      if (this.flushAgain) {
-        this.flushAgain = false;
-        this.requestFlush();
-      }
+      return;
     }
+    if (this.conn === conn) this.input({ type: 'written', now: this.clock() });
   }
 }

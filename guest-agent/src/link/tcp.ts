@@ -2,7 +2,7 @@
 import net from 'node:net';
 import { AtpError } from '@atp/protocol';
 import { streamConnection } from './byte-connection.js';
-import type { Link, LinkConnection } from './types.js';
+import type { ConnectOptions, Link, LinkConnection } from './types.js';
 
 export interface TcpLinkOptions {
   host: string;
@@ -30,7 +30,7 @@ export class TcpLink implements Link {
     this.description = `tcp://${options.host.includes(':') ? `[${options.host}]` : options.host}:${options.port}`;
   }
 
-  connect(): Promise<LinkConnection> {
+  connect(connectOptions: ConnectOptions = {}): Promise<LinkConnection> {
     const { host, port } = this.options;
     const timeoutMs = this.options.connectTimeoutMs ?? 10_000;
     return new Promise((resolve, reject) => {
@@ -46,7 +46,7 @@ export class TcpLink implements Link {
         clearTimeout(timer);
         socket.off('error', fail);
         socket.setNoDelay(true);
-        const conn = streamConnection({ description: this.description, reader: socket, ...(this.options.maxFrameBytes === undefined ? {} : { maxFrameBytes: this.options.maxFrameBytes }) });
+        const conn = streamConnection({ description: this.description, reader: socket, ...(connectOptions.clock === undefined ? {} : { clock: connectOptions.clock }), ...(this.options.maxFrameBytes === undefined ? {} : { maxFrameBytes: this.options.maxFrameBytes }) });
         resolve(conn);
       });
     });

@@ -7,6 +7,14 @@ import type { AgentDecodeItem, AgentMessage, AtpError } from '@atp/protocol';
 
 export type LinkKind = 'tcp' | 'ws' | 'virtio';
 
+/** A received item with the time its bytes arrived (`at`, on the clock given to connect), taken before decoding. */
+export type ReceivedItem = AgentDecodeItem & { at?: number };
+
+export interface ConnectOptions {
+  /** The observer clock to stamp arrivals with (a ping's t2 is its arrival, not the end of its parsing). */
+  clock?: () => number;
+}
+
 export interface LinkConnection {
   /** Where this connection goes, for logs. */
   readonly description: string;
@@ -18,7 +26,7 @@ export interface LinkConnection {
    */
   send(message: AgentMessage): Promise<void>;
   /** Received messages, and a decode error item for each bad frame; ends when the connection goes down. */
-  readonly received: AsyncIterable<AgentDecodeItem>;
+  readonly received: AsyncIterable<ReceivedItem>;
   /** Resolves once the connection is down, with why (undefined after close()). */
   readonly down: Promise<AtpError | undefined>;
   /** Closes the connection; idempotent. */
@@ -30,7 +38,7 @@ export interface Link {
   /** The configured endpoint, for logs. */
   readonly description: string;
   /** Opens one connection; rejects ATP_AGENT_CONNECT (or ATP_AGENT_TIMEOUT). */
-  connect(): Promise<LinkConnection>;
+  connect(options?: ConnectOptions): Promise<LinkConnection>;
 }
 
 /** Structured logging as the session and links use it (the CLI writes JSON lines to stderr). */

@@ -20,7 +20,7 @@ import type net from 'node:net';
 import { AtpError } from '@atp/protocol';
 import { openNonBlocking, pollableStream } from '../io/pollable-stream.js';
 import { streamConnection } from './byte-connection.js';
-import type { Link, LinkConnection } from './types.js';
+import type { ConnectOptions, Link, LinkConnection } from './types.js';
 import { DEFAULT_VIRTIO_PORT, resolveVirtioPort } from './virtio-port.js';
 import type { VirtioRoots } from './virtio-port.js';
 
@@ -46,7 +46,7 @@ export class VirtioLink implements Link {
     this.description = standIn ? `virtio stand-in ${standIn.readPath} / ${standIn.writePath}` : `virtio-serial ${options.endpoint ?? DEFAULT_VIRTIO_PORT}`;
   }
 
-  async connect(): Promise<LinkConnection> {
+  async connect(connectOptions: ConnectOptions = {}): Promise<LinkConnection> {
     const { readFd, writeFd, description } = await this.openPort();
     let first: Buffer;
     try {
@@ -74,6 +74,7 @@ export class VirtioLink implements Link {
       reader,
       writer,
       writeTimeoutMs: this.options.writeTimeoutMs ?? 5_000,
+      ...(connectOptions.clock === undefined ? {} : { clock: connectOptions.clock }),
       ...(this.options.maxFrameBytes === undefined ? {} : { maxFrameBytes: this.options.maxFrameBytes }),
     });
     if (first.length > 0) conn.feed(first);

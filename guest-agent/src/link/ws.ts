@@ -4,11 +4,11 @@
  */
 import { WebSocket } from 'ws';
 import type { RawData } from 'ws';
-import { AGENT_MAX_FRAME_BYTES, AtpError, encodeAgentMessage, parseAgentMessage } from '@atp/protocol';
+import { AGENT_MAX_FRAME_BYTES, AtpError, parseAgentMessage } from '@atp/protocol';
 import type { AgentDecodeItem, AgentMessage } from '@atp/protocol';
-import { toDisconnected } from './byte-connection.js';
+import { encodeForLink, toDisconnected } from './byte-connection.js';
 import { Inbox } from './inbox.js';
-import type { Link, LinkConnection } from './types.js';
+import type { ConnectOptions, Link, LinkConnection, ReceivedItem } from './types.js';
 
 export interface WsLinkOptions {
   url: string;
@@ -33,7 +33,7 @@ export function parseWsUrl(endpoint: string): URL {
 }
 
 class WsConnection implements LinkConnection {
-  readonly received = new Inbox<AgentDecodeItem>();
+  readonly received = new Inbox<ReceivedItem>();
   readonly down: Promise<AtpError | undefined>;
   private resolveDown!: (error: AtpError | undefined) => void;
   private isDown = false;
@@ -43,6 +43,7 @@ class WsConnection implements LinkConnection {
     readonly description: string,
     private readonly socket: WebSocket,
     private readonly maxFrameBytes: number,
+    private readonly clock: (() => number) | undefined,
   ) {
     this.down = new Promise((resolve) => {
       this.resolveDown = resolve;
@@ -55,9 +56,11 @@ class WsConnection implements LinkConnection {
   }
 
   private onFrame(data: RawData, isBinary: boolean): void {
+    const at = this.clock?.();
+    const push = (item: AgentDecodeItem): void => this.received.push(at === undefined ? item : { ...item, at });
     const source = `host ${this.description}`;
     if (isBinary) {
-      this.received.push({ kind: 'error', error: new AtpError('ATP_SCHEMA_INVALID', `${source}: binary frame ignored (the protocol uses text frames)`) });
+      push({ kind: 'error', error: new AtpError('ATP_SCHEMA_INVALID', `${source}: binary frame ignored (the protocol uses text frames)`) });
       return;
     }
     const bytes = Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data instanceof ArrayBuffer ? new Uint8Array(data) : data);
@@ -65,14 +68,14 @@ class WsConnection implements LinkConnection {
     try {
       value = JSON.parse(this.utf8.decode(bytes)) as unknown;
     } catch (cause) {
-      this.received.push({ kind: 'error', error: new AtpError('ATP_FRAME_INVALID_JSON', `${source}: frame is not valid JSON`, { cause }) });
+      push({ kind: 'error', error: new AtpError('ATP_FRAME_INVALID_JSON', `${source}: frame is not valid JSON`, { cause }) });
       return;
     }
     try {
-      this.received.push({ kind: 'message', message: parseAgentMessage(value, source) });
+      push({ kind: 'message', message: parseAgentMessage(value, source) });
     } catch (error) {
       if (!(error instanceof AtpError)) throw error;
-      this.received.push({ kind: 'error', error });
+      push({ kind: 'error', error });
     }
   }
 
@@ -89,7 +92,7 @@ class WsConnection implements LinkConnection {
     if (this.isDown || this.socket.readyState !== WebSocket.OPEN) {
       throw new AtpError('ATP_AGENT_DISCONNECTED', `cannot send ${message.type}: the link to ${this.description} is down`);
     }
-    const frame = encodeAgentMessage(message, this.maxFrameBytes);
+    const frame = encodeForLink(message, this.maxFrameBytes);
     const text = Buffer.from(frame.buffer, frame.byteOffset, frame.length - 1);
     try {
       await new Promise<void>((resolve, reject) => this.socket.send(text, { binary: false }, (err) => (err ? reject(err) : resolve())));
@@ -114,7 +117,7 @@ export class WsLink implements Link {
     this.description = parseWsUrl(options.url).toString();
   }
 
-  connect(): Promise<LinkConnection> {
+  connect(connectOptions: ConnectOptions = {}): Promise<LinkConnection> {
     const maxFrameBytes = this.options.maxFrameBytes ?? AGENT_MAX_FRAME_BYTES;
     const timeoutMs = this.options.connectTimeoutMs ?? 10_000;
     return new Promise((resolve, reject) => {
@@ -136,7 +139,7 @@ export class WsLink implements Link {
         socket.off('error', fail);
         socket.removeAllListeners('unexpected-response');
         // ws turns Nagle off on the underlying socket itself.
-        resolve(new WsConnection(this.description, socket, maxFrameBytes));
+        resolve(new WsConnection(this.description, socket, maxFrameBytes, connectOptions.clock));
       });
     });
   }

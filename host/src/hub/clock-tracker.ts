@@ -50,6 +50,11 @@ export class ClockTracker {
     return this.samples.length;
   }
 
+  /** The samples in the window, oldest first (copies). */
+  recent(): ClockTimestamps[] {
+    return this.samples.map((s) => ({ ...s }));
+  }
+
   /** The current estimate, or undefined before the first usable sample. */
   estimate(): ClockEstimate | undefined {
     if (this.cached !== undefined) return this.cached;
