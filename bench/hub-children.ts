@@ -28,6 +28,13 @@ export interface WindowFigures {
   cpuMs: number;
   latencies: number[];
   rssMaxMb: number;
+  /** Frames the hub wrote to agents in the window (acks, pings, pongs); -1 for the baseline. */
+  framesOut: number;
+  /** Journal file writes and group-commit flushes in the window; -1 when the hub has no group commit (before). */
+  journalWrites: number;
+  journalFlushes: number;
+  /** Event-loop utilisation of the server's main thread in the window (0..1). */
+  loopBusy: number;
 }
 export interface DrainFigures {
   delivered: number;
@@ -64,15 +71,22 @@ async function runServer(mode: Mode): Promise<void> {
   let cpu0 = process.cpuUsage();
   let t0 = now();
   let delivered0 = 0;
+  let counts0 = server.counts();
+  let elu0 = performance.eventLoopUtilization();
   process.on('message', (m: ToServer) => {
     if (m.cmd === 'window') {
       cpu0 = process.cpuUsage();
       t0 = now();
       delivered0 = delivered;
+      counts0 = server.counts();
+      elu0 = performance.eventLoopUtilization();
       latencies = [];
     } else if (m.cmd === 'end-window') {
       const cpu = process.cpuUsage(cpu0);
-      send({ kind: 'window', events: delivered - delivered0, wallMs: now() - t0, cpuMs: (cpu.user + cpu.system) / 1000, latencies: latencies ?? [], rssMaxMb: Math.round(rssMax / 1e6) });
+      const c = server.counts();
+      const delta = (k: keyof Counts): number => (c[k] < 0 ? -1 : c[k] - counts0[k]);
+      const loopBusy = performance.eventLoopUtilization(elu0).utilization;
+      send({ kind: 'window', events: delivered - delivered0, wallMs: now() - t0, cpuMs: (cpu.user + cpu.system) / 1000, latencies: latencies ?? [], rssMaxMb: Math.round(rssMax / 1e6), framesOut: delta('framesOut'), journalWrites: delta('journalWrites'), journalFlushes: delta('journalFlushes'), loopBusy });
       latencies = undefined;
     } else if (m.cmd === 'drain') {
       void (async () => {
@@ -89,6 +103,16 @@ async function runServer(mode: Mode): Promise<void> {
 }
 
 type Record = (t: number, agent: string, seq: number) => void;
+interface Counts {
+  framesOut: number;
+  journalWrites: number;
+  journalFlushes: number;
+}
+interface Served {
+  port: number;
+  stop: () => Promise<void>;
+  counts: () => Counts;
+}
 
 /** ATP_BENCH_HUB_MODULE=<path to another copy of host/src/hub/index.ts> runs that hub instead (before/after comparisons in one machine state). */
 async function hubModule(): Promise<typeof currentHub> {
@@ -96,10 +120,15 @@ async function hubModule(): Promise<typeof currentHub> {
   return other === undefined ? currentHub : ((await import(other)) as typeof currentHub);
 }
 
-async function serveHub(mode: 'ws' | 'tcp', record: Record): Promise<{ port: number; stop: () => Promise<void> }> {
+async function serveHub(mode: 'ws' | 'tcp', record: Record): Promise<Served> {
   const { AgentHub, JournalEventStore } = await hubModule();
   const dir = await mkdtemp(path.join(os.tmpdir(), 'atp-hub-bench-'));
-  const hub = await AgentHub.create({ auth: { tokens: [TOKEN] }, store: new JournalEventStore({ dir }) });
+  // ATP_BENCH_HUB_WRITER=inline|thread picks where the journal writes run (the store's default otherwise).
+  const writer = process.env.ATP_BENCH_HUB_WRITER;
+  const store = new JournalEventStore({ dir, ...(writer === 'inline' || writer === 'thread' ? { writer } : {}) });
+  const hub = await AgentHub.create({ auth: { tokens: [TOKEN] }, store });
+  // The hub before the group commit has no `commit` on its store.
+  const commit = (store as { commit?: { writes: number; flushes: number } }).commit;
   const port = mode === 'ws' ? (await hub.listenWs()).port : (await hub.listenTcp()).port;
   const abort = new AbortController();
   const consuming = (async () => {
@@ -107,6 +136,7 @@ async function serveHub(mode: 'ws' | 'tcp', record: Record): Promise<{ port: num
   })();
   return {
     port,
+    counts: () => ({ framesOut: hub.metrics().framesOut, journalWrites: commit?.writes ?? -1, journalFlushes: commit?.flushes ?? -1 }),
     stop: async () => {
       abort.abort();
       await consuming;
@@ -116,7 +146,7 @@ async function serveHub(mode: 'ws' | 'tcp', record: Record): Promise<{ port: num
   };
 }
 
-async function serveBaseline(record: Record): Promise<{ port: number; stop: () => Promise<void> }> {
+async function serveBaseline(record: Record): Promise<Served> {
   const server = new WebSocketServer({ host: '127.0.0.1', port: 0, perMessageDeflate: false });
   await new Promise<void>((r) => server.once('listening', () => r()));
   let n = 0;
@@ -133,6 +163,7 @@ async function serveBaseline(record: Record): Promise<{ port: number; stop: () =
   const address = server.address();
   return {
     port: typeof address === 'object' && address !== null ? address.port : 0,
+    counts: () => ({ framesOut: -1, journalWrites: -1, journalFlushes: -1 }),
     stop: () => new Promise<void>((r) => server.close(() => r())),
   };
 }

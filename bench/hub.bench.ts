@@ -7,8 +7,12 @@
  * the agents run in AGENT_PROCESSES other children and report their own CPU.
  * Reported: delivered events/s, agent-send → consumer-delivered latency
  * p50/p99, server RSS (max over the run) and CPU, agents' CPU, and lost =
- * sent − delivered (must be 0, with no duplicates). Baseline: a bare `ws`
- * server that parses each message and answers an ack, same load.
+ * sent − delivered (must be 0, with no duplicates), the server's event-loop
+ * utilisation, and what it costs in syscalls: frames written to agents and
+ * journal file writes per event, group-commit flushes per second. Baseline: a
+ * bare `ws` server that parses each message and answers an ack, same load;
+ * ATP_BENCH_HUB_BEFORE=<a copy of an older host/src/hub/index.ts> also measures
+ * that hub, interleaved, in the same run (rows "(before)", env.before).
  * Goal: 1,000 agents × 20 events/s, nothing lost, p99 < 20 ms, RSS < 500 MB.
  */
 import { fork, spawn, type ChildProcess } from 'node:child_process';
@@ -75,6 +79,13 @@ interface Figures {
   /** Server CPU per delivered event in the window, µs: less sensitive to a shared machine than latency. */
   cpuUsPerEvent: number;
   agentsCpuPercent: number;
+  /** The server's main thread: share of the window it was busy (event-loop utilisation), %. */
+  loopBusyPercent: number;
+  /** Frames written to agents per delivered event (acks, pings); -1: not counted (baseline). */
+  framesOutPerEvent: number;
+  /** Journal file writes per delivered event and group-commit flushes per second; -1: the hub has no group commit. */
+  journalWritesPerEvent: number;
+  flushesPerSec: number;
   sent: number;
   delivered: number;
   lost: number;
@@ -108,6 +119,10 @@ async function measure(mode: Mode, count: number, hubModule?: string): Promise<F
       cpuPercent: round((w.cpuMs / w.wallMs) * 100, 1),
       cpuUsPerEvent: round((w.cpuMs * 1000) / Math.max(1, w.events), 1),
       agentsCpuPercent: round((done.reduce((a, r) => a + r.cpuMs, 0) / agentsWall) * 100, 1),
+      loopBusyPercent: round(w.loopBusy * 100, 1),
+      framesOutPerEvent: w.framesOut < 0 ? -1 : round(w.framesOut / Math.max(1, w.events), 3),
+      journalWritesPerEvent: w.journalWrites < 0 ? -1 : round(w.journalWrites / Math.max(1, w.events), 3),
+      flushesPerSec: w.journalFlushes < 0 ? -1 : Math.round((w.journalFlushes * 1000) / w.wallMs),
       sent,
       delivered: d.delivered,
       lost: sent - d.delivered,
@@ -144,7 +159,7 @@ export async function run(): Promise<BenchResult> {
       const target = isBefore ? before : mode === 'baseline' ? baseline : metrics;
       const key = `${mode === 'baseline' ? 'ws' : mode}${count}`;
       for (const [k, v] of Object.entries(f)) target[`${key}_${k}`] = v;
-      rows.push({ config: `${mode}${isBefore ? ' (before)' : ''} × ${count}`, 'events/s': f.eventsPerSec, 'p50 ms': f.p50Ms, 'p99 ms': f.p99Ms, 'RSS MB': f.rssMaxMb, 'CPU %': f.cpuPercent, 'CPU µs/event': f.cpuUsPerEvent, 'agents CPU %': f.agentsCpuPercent, sent: f.sent, lost: f.lost, dup: f.duplicates });
+      rows.push({ config: `${mode}${isBefore ? ' (before)' : ''} × ${count}`, 'events/s': f.eventsPerSec, 'p50 ms': f.p50Ms, 'p99 ms': f.p99Ms, 'RSS MB': f.rssMaxMb, 'CPU %': f.cpuPercent, 'CPU µs/event': f.cpuUsPerEvent, 'loop busy %': f.loopBusyPercent, 'agents CPU %': f.agentsCpuPercent, 'frames out/event': f.framesOutPerEvent, 'journal writes/event': f.journalWritesPerEvent, 'flushes/s': f.flushesPerSec, sent: f.sent, lost: f.lost, dup: f.duplicates });
       console.log(JSON.stringify(rows[rows.length - 1]));
     }
   }

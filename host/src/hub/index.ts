@@ -10,6 +10,7 @@ export * from './metrics.js';
 export * from './store.js';
 export * from './store-memory.js';
 export * from './store-journal.js';
+export type { Durability, JournalWriterKind } from './journal-commit.js';
 export * from './journal-reader.js';
 export * from './stream.js';
 export * from './stream-connection.js';

@@ -1,11 +1,13 @@
 /**
  * A MessageConnection over a byte stream (TCP socket, virtio-serial chardev
- * socket): NDJSON through AgentMessageDecoder and encodeAgentMessage. A bad
+ * socket): NDJSON through NdjsonDecoder and the hub's message codec
+ * (message-codec.ts), out through encodeNdjson. A bad
  * frame is reported and decoding stops there: the session closes the
  * connection, so nothing after a broken frame is trusted.
  */
 import type { Duplex } from 'node:stream';
-import { AgentMessageDecoder, AtpError, encodeNdjson, type AgentMessage } from '@atp/protocol';
+import { AtpError, NdjsonDecoder, encodeNdjson, type AgentMessage } from '@atp/protocol';
+import { toAgentMessage } from './message-codec.js';
 import type { ConnectionHandlers, MessageConnection, TransportKind } from './types.js';
 
 /** How long close() waits for the peer to take the queued bytes before destroying the socket. */
@@ -23,7 +25,8 @@ export class StreamConnection implements MessageConnection {
   readonly id: string;
   private handlers: ConnectionHandlers | undefined;
   private readonly early: Pending[] = [];
-  private readonly decoder: AgentMessageDecoder;
+  private readonly decoder: NdjsonDecoder;
+  private readonly source: string;
   /** No more messages are reported (bad frame, closing). */
   private stopped = false;
   private closedReported = false;
@@ -36,7 +39,8 @@ export class StreamConnection implements MessageConnection {
     private readonly maxFrameBytes: number,
   ) {
     this.id = connectionId(transport);
-    this.decoder = new AgentMessageDecoder({ maxFrameBytes, source: `${transport} ${remote}` });
+    this.decoder = new NdjsonDecoder({ maxLineBytes: maxFrameBytes });
+    this.source = `${transport} ${remote}`;
     socket.on('data', (chunk: Buffer) => this.onData(chunk));
     socket.on('error', () => socket.destroy());
     socket.on('close', () => this.reportClosed());
@@ -72,7 +76,16 @@ export class StreamConnection implements MessageConnection {
     this.emit({ kind: 'bytes', bytes: chunk.length });
     for (const item of this.decoder.push(chunk)) {
       if (this.stopped) return;
-      this.emit(item.kind === 'message' ? { kind: 'message', message: item.message } : { kind: 'bad', error: item.error });
+      this.emit(item.kind === 'value' ? this.decode(item.value) : { kind: 'bad', error: item.error });
+    }
+  }
+
+  private decode(value: unknown): Pending {
+    try {
+      return { kind: 'message', message: toAgentMessage(value, this.source) };
+    } catch (error) {
+      if (!(error instanceof AtpError)) throw error;
+      return { kind: 'bad', error };
     }
   }
 

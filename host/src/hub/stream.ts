@@ -20,6 +20,12 @@ export interface StreamOptions {
 
 /** Items a merged stream buffers before it stops pulling from its agents. */
 const HIGH_WATER = 4096;
+/**
+ * The same for items handed over live at commit: a group commit (journal
+ * store) delivers a whole turn's items before the consumer can run, so a
+ * consumer that keeps up must not be taken for a slow one after one big flush.
+ */
+const LIVE_HIGH_WATER = 4 * HIGH_WATER;
 
 export async function* followSelected(store: EventStore, selector: StreamSelector, options: StreamOptions = {}): AsyncGenerator<HubItem> {
   const fixed = typeof selector === 'string' ? [selector] : selector.agentIds;
@@ -51,7 +57,7 @@ export async function* followSelected(store: EventStore, selector: StreamSelecto
   const live = new Map<string, number>();
   const tail = store.tail?.bind(store);
   const goLive = (agentId: string, next: number): boolean => {
-    if (tail === undefined || controller.signal.aborted || queue.length - head > HIGH_WATER) return false;
+    if (tail === undefined || controller.signal.aborted || queue.length - head > LIVE_HIGH_WATER) return false;
     const items = tail(agentId, next);
     if (items === undefined) return false;
     for (const item of items) queue.push(item);

@@ -7,7 +7,8 @@
  */
 import type http from 'node:http';
 import { WebSocketServer, type RawData, type WebSocket } from 'ws';
-import { AtpError, parseAgentMessage, type AgentMessage } from '@atp/protocol';
+import { AtpError, type AgentMessage } from '@atp/protocol';
+import { toAgentMessage } from './message-codec.js';
 import { CLOSE_GRACE_MS, connectionId, listenError } from './stream-connection.js';
 import type { ConnectionHandlers, Listener, MessageConnection } from './types.js';
 
@@ -48,7 +49,7 @@ export function decodeWsFrame(bytes: Buffer, isBinary: boolean, maxFrameBytes: n
   } catch (cause) {
     throw new AtpError('ATP_FRAME_INVALID_JSON', `frame is not valid JSON: ${text.slice(0, 80)}`, { cause, details: { length: text.length } });
   }
-  return parseAgentMessage(value, source);
+  return toAgentMessage(value, source);
 }
 
 function wsErrorToAtp(error: Error): AtpError {
