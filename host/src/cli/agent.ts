@@ -10,7 +10,6 @@ import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { Command } from 'commander';
 import { AtpError } from '@atp/protocol';
 import { findExecutable, prerequisiteError } from '../lab/prereqs.js';
 import type { CliIo } from './program.js';
@@ -47,20 +46,18 @@ function runNpm(npm: string, args: readonly string[], cwd: string, io: CliIo): P
   });
 }
 
-export function registerAgentCommands(program: Command, io: CliIo): void {
-  const agent = program.command('agent').description('the guest agent: single-file executables for VM templates');
-  agent
-    .command('build')
-    .description('build the single-file agents (Node SEA) with `npm run package:agent` in this ATP checkout')
-    .option('--target <list>', 'comma-separated: linux-x64, linux-arm64, win-x64 (default all)', 'all')
-    .option('--out <dir>', 'output folder (default guest-agent/dist/packages)')
-    .action(async (flags: { target: string; out?: string }) => {
-      const args = packageAgentArgs(flags.target, flags.out);
-      const repo = findRepoRoot();
-      if (repo === undefined) throw prerequisiteError([{ what: 'an ATP checkout (guest-agent/packaging)', hint: 'run atp-host from the ATP repository, or use `npm run package:agent` there' }]);
-      const npm = findExecutable('npm');
-      if (npm === undefined) throw prerequisiteError([{ what: 'npm', debianPackage: 'npm' }]);
-      const code = await runNpm(npm, args, repo, io);
-      if (code !== 0) throw new AtpError('ATP_PACKAGING_BUILD', `npm run package:agent failed (exit ${code ?? 'signal'})`, { details: { exitCode: code } });
-    });
+export interface AgentBuildFlags {
+  target: string;
+  out?: string;
+}
+
+/** `atp-host agent build` (agent-command.ts defines it). */
+export async function buildAgents(flags: AgentBuildFlags, io: CliIo): Promise<void> {
+  const args = packageAgentArgs(flags.target, flags.out);
+  const repo = findRepoRoot();
+  if (repo === undefined) throw prerequisiteError([{ what: 'an ATP checkout (guest-agent/packaging)', hint: 'run atp-host from the ATP repository, or use `npm run package:agent` there' }]);
+  const npm = findExecutable('npm');
+  if (npm === undefined) throw prerequisiteError([{ what: 'npm', debianPackage: 'npm' }]);
+  const code = await runNpm(npm, args, repo, io);
+  if (code !== 0) throw new AtpError('ATP_PACKAGING_BUILD', `npm run package:agent failed (exit ${code ?? 'signal'})`, { details: { exitCode: code } });
 }

@@ -13,51 +13,23 @@
  * still booting is stopped through the opener's context signal.
  */
 import { randomBytes } from 'node:crypto';
-import type { Command } from 'commander';
 import { AtpError } from '@atp/protocol';
 import { AgentHub } from '../hub/index.js';
 import { parseAgentEndpoint } from '../scenario/index.js';
 import { labOpener, libvirtOpener, parseVmRef, qmpOpener, type Target, type TargetOpener } from '../targets/index.js';
 import { LAB_INPUT_PROFILES, LAB_KEYBOARDS, type LabInputProfile, type LabKeyboard } from '../lab/index.js';
+import type { TargetFlags } from './hands-on-flags.js';
 import type { CliIo } from './program.js';
+
+export { addTargetOptions, type TargetFlags } from './hands-on-flags.js';
 
 /** program.ts's exit codes (a value import from it would be a cycle). */
 export const EXIT_OK = 0;
 export const EXIT_FAILED = 1;
 
-export interface TargetFlags {
-  lab?: boolean;
-  cacheDir?: string;
-  labInput?: string;
-  labKeyboard?: string;
-  vm?: string;
-  configDir?: string;
-  qmp?: string;
-  agent?: string;
-  token?: string;
-  agentId?: string;
-  timeout?: string;
-}
-
 /** A command-line mistake of `command` (exit code 2). */
 export function handsOnUsage(command: string, message: string, field = 'command line'): AtpError {
   return new AtpError('ATP_SCHEMA_INVALID', `${command}: ${message}`, { details: { field } });
-}
-
-/** Adds the target flags to a command. */
-export function addTargetOptions(cmd: Command): Command {
-  return cmd
-    .option('--lab', 'boot the lab VM with the guest agent (stopped at the end)')
-    .option('--cache-dir <dir>', 'with --lab: downloads and built images (env ATP_LAB_CACHE)')
-    .option('--lab-input <profile>', "with --lab: the guest's input devices, minimal or desktop")
-    .option('--lab-keyboard <kbd>', 'with --lab: the keyboard QMP input goes to: ps2 (default), virtio or usb (the last two need --lab-input desktop)')
-    .option('--vm <name[@host]>', 'a running libvirt domain (HOST from hosts.yaml; default this machine), with --token')
-    .option('--config-dir <dir>', 'with --vm: config directory holding hosts.yaml')
-    .option('--qmp <socket>', "a running VM's QMP unix socket, with --agent and --token")
-    .option('--agent <endpoint>', 'with --qmp: where the agent reaches the hub: virtio:SOCKET, tcp:PORT or ws:PORT')
-    .option('--token <token>', 'the token the agent presents')
-    .option('--agent-id <id>', 'with --qmp and a tcp/ws endpoint: the agent to observe (default: the first that connects)')
-    .option('--timeout <seconds>', 'how long to wait for the agent (default 120)');
 }
 
 /** Checks the target flags (without touching anything); throws ATP_SCHEMA_INVALID naming the flag. */

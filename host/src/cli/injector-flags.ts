@@ -15,7 +15,6 @@
  */
 import type { Command } from 'commander';
 import type { InjectorChoice } from '../targets/index.js';
-import { INJECTOR_FLAG_NAMES, resolveInjectorChoice } from '../targets/injector-choice.js';
 
 export interface InjectorFlags {
   injector?: string;
@@ -35,6 +34,8 @@ export function addInjectorOptions(command: Command): Command {
 }
 
 /** The choice the flags make (kind absent: each suite's own), the endpoint read (password, CA); targets/injector-choice.ts. */
-export function parseInjectorFlags(flags: InjectorFlags): Promise<Partial<InjectorChoice>> {
+export async function parseInjectorFlags(flags: InjectorFlags): Promise<Partial<InjectorChoice>> {
+  // Loaded here, not at the top: command definitions import this file for addInjectorOptions.
+  const { INJECTOR_FLAG_NAMES, resolveInjectorChoice } = await import('../targets/injector-choice.js');
   return resolveInjectorChoice(flags, INJECTOR_FLAG_NAMES);
 }

@@ -23,7 +23,6 @@
  * be opened.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { Command } from 'commander';
 import { AtpError, DEFAULT_SCREEN, isAtpError, type SuiteReport } from '@atp/protocol';
 import { getLayout, type ScreenSize } from '../inject/index.js';
 import { formatCounts } from '../report/format.js';
@@ -31,7 +30,7 @@ import { failingFindings, formatFinding, formatMs, printable } from '../report/i
 import { parseSuiteText, runSuite, type LoadedSuite, type SuiteRun } from '../scenario/index.js';
 import type { Target } from '../targets/index.js';
 import { formatHubItem } from './event-lines.js';
-import { addTargetOptions, checkTargetFlags, EXIT_FAILED, EXIT_OK, handsOnSignals, handsOnUsage, openHandsOnTarget, type TargetFlags } from './hands-on-target.js';
+import { checkTargetFlags, EXIT_FAILED, EXIT_OK, handsOnSignals, handsOnUsage, openHandsOnTarget, type TargetFlags } from './hands-on-target.js';
 import { INTERACTIVE_HELP, MAX_LINE_CHARS, parseLine } from './interactive-commands.js';
 import { LineReader } from './line-reader.js';
 import type { CliIo } from './program.js';
@@ -213,7 +212,7 @@ export async function runInteractive(target: Target, options: InteractiveOptions
   return result;
 }
 
-interface InteractiveFlags extends TargetFlags {
+export interface InteractiveFlags extends TargetFlags {
   layout?: string;
   screen?: string;
 }
@@ -227,44 +226,40 @@ function screenOf(text: string | undefined): ScreenSize | undefined {
   return { width, height };
 }
 
-export function registerInteractiveCommand(program: Command, io: CliIo, setExitCode: (code: number) => void): void {
-  addTargetOptions(program.command('interactive').description('type lines into the guest (text, :press, :click, :move, :wait) and see each one verified'))
-    .option('--layout <name>', "the guest's keyboard layout for text (default us)")
-    .option('--screen <WxH>', "the guest's screen in pixels, for :click and :move positions (default 1024x768)")
-    .action(async (flags: InteractiveFlags) => {
-      checkTargetFlags('interactive', flags);
-      const screen = screenOf(flags.screen);
-      getLayout(flags.layout ?? 'us');
-      const input = io.input ?? process.stdin;
-      const signals = handsOnSignals('interactive', io);
-      try {
-        let opened;
-        try {
-          opened = await openHandsOnTarget('interactive', flags, { signal: signals.signal, log: (line) => io.err(`interactive: ${line}\n`) });
-        } catch (error) {
-          if (!signals.signal.aborted || !isAtpError(error)) throw error;
-          io.err(`atp-host interactive: stopped while opening the target (${error.code})\n`);
-          return setExitCode(EXIT_OK);
-        }
-        let result: InteractiveResult;
-        try {
-          const tty = (input as { isTTY?: boolean }).isTTY === true;
-          io.err(`interactive on ${printable(opened.target.label)}: type a line, or :help; :quit or Ctrl+D ends\n`);
-          result = await runInteractive(opened.target, {
-            input,
-            out: io.out,
-            echo: !tty,
-            signal: signals.signal,
-            ...(flags.layout === undefined ? {} : { layout: flags.layout }),
-            ...(screen === undefined ? {} : { screen }),
-          });
-        } finally {
-          await opened.close();
-        }
-        io.err(`interactive: ${result.ran} line(s) run, ${result.passed} passed, ${result.ran - result.passed} failed, ${result.rejected} rejected\n`);
-        setExitCode(result.passed === result.ran ? EXIT_OK : EXIT_FAILED);
-      } finally {
-        signals.dispose();
-      }
-    });
+/** `atp-host interactive` (interactive-command.ts defines it). */
+export async function interactiveCommand(flags: InteractiveFlags, io: CliIo, setExitCode: (code: number) => void): Promise<void> {
+  checkTargetFlags('interactive', flags);
+  const screen = screenOf(flags.screen);
+  getLayout(flags.layout ?? 'us');
+  const input = io.input ?? process.stdin;
+  const signals = handsOnSignals('interactive', io);
+  try {
+    let opened;
+    try {
+      opened = await openHandsOnTarget('interactive', flags, { signal: signals.signal, log: (line) => io.err(`interactive: ${line}\n`) });
+    } catch (error) {
+      if (!signals.signal.aborted || !isAtpError(error)) throw error;
+      io.err(`atp-host interactive: stopped while opening the target (${error.code})\n`);
+      return setExitCode(EXIT_OK);
+    }
+    let result: InteractiveResult;
+    try {
+      const tty = (input as { isTTY?: boolean }).isTTY === true;
+      io.err(`interactive on ${printable(opened.target.label)}: type a line, or :help; :quit or Ctrl+D ends\n`);
+      result = await runInteractive(opened.target, {
+        input,
+        out: io.out,
+        echo: !tty,
+        signal: signals.signal,
+        ...(flags.layout === undefined ? {} : { layout: flags.layout }),
+        ...(screen === undefined ? {} : { screen }),
+      });
+    } finally {
+      await opened.close();
+    }
+    io.err(`interactive: ${result.ran} line(s) run, ${result.passed} passed, ${result.ran - result.passed} failed, ${result.rejected} rejected\n`);
+    setExitCode(result.passed === result.ran ? EXIT_OK : EXIT_FAILED);
+  } finally {
+    signals.dispose();
+  }
 }

@@ -10,47 +10,19 @@
  * (its <graphics>, or `--display URL`; injector-flags.ts). Opening the
  * injector and pacing the keystrokes live in targets/input.ts, which the
  * HTTP API's keyboard routes use too.
+ * The actions are in keyboard-actions.ts.
  */
 import type { Command } from 'commander';
-import { AtpError } from '@atp/protocol';
-import { comboToKeystroke, textToKeystrokes, type Keystroke } from '../inject/index.js';
-import { locationOf, withConfigDir } from './config.js';
+import { withConfigDir } from './config-flag.js';
+import { addInjectorOptions } from './injector-flags.js';
+import type { KeyboardFlags } from './keyboard-actions.js';
 import type { CliIo } from './program.js';
-import { forEachVm } from '../targets/domains.js';
-import { DEFAULT_SCREEN, sendPaced, withInjector } from '../targets/input.js';
-import { addInjectorOptions, parseInjectorFlags, type InjectorFlags } from './injector-flags.js';
 
 /** --config-dir and the injector flags. */
 export const withInjectorOptions = (command: Command): Command => addInjectorOptions(withConfigDir(command));
 
-interface Flags extends InjectorFlags {
-  vm?: string;
-  vms?: string;
-  configDir?: string;
-  layout?: string;
-  rate?: string;
-  json?: boolean;
-}
-
-function rateOf(text: string | undefined): number {
-  const rate = Number(text ?? '30');
-  if (!Number.isFinite(rate) || rate <= 0 || rate > 1000) throw new AtpError('ATP_SCHEMA_INVALID', `--rate ${JSON.stringify(text)}: expected keystrokes per second in (0, 1000]`, { details: { field: 'rate', value: text } });
-  return rate;
-}
-
 export function registerKeyboardCommands(program: Command, io: CliIo): void {
   const keyboard = program.command('keyboard').description('type into a libvirt domain');
-  const type = async (flags: Flags, strokes: readonly Keystroke[]): Promise<void> => {
-    const rate = rateOf(flags.rate);
-    const choice = await parseInjectorFlags(flags);
-    const location = locationOf(flags);
-    const { many, results } = await forEachVm(flags, location, (line) => io.err(`keyboard: ${line}\n`), (spec) =>
-      withInjector(spec, location, DEFAULT_SCREEN, choice, async (inj, label) => ({ label, actions: await sendPaced(inj, strokes, rate) })),
-    );
-    const rows = results.map((r) => ({ vm: r.result.label, result: { keystrokes: strokes.length, actions: r.result.actions } }));
-    if (flags.json === true) io.out(`${JSON.stringify(many ? rows : { vm: rows[0]?.vm, ...rows[0]?.result })}\n`);
-    else for (const r of rows) io.out(`${r.vm}: sent ${r.result.keystrokes} keystroke(s), ${r.result.actions} key event(s)\n`);
-  };
 
   withInjectorOptions(keyboard.command('send').description('press and release keys or combos in order (a, enter, ctrl+alt+f2)'))
     .option('--vm <name[@host]>', 'the libvirt domain (HOST from hosts.yaml; default this machine)')
@@ -58,9 +30,7 @@ export function registerKeyboardCommands(program: Command, io: CliIo): void {
     .option('--rate <keys/s>', 'keystrokes per second (default 30)')
     .option('--json', 'print the result as JSON')
     .argument('<keys...>', 'keys or combos')
-    .action(async (keys: string[], flags: Flags) => {
-      await type(flags, keys.map(comboToKeystroke));
-    });
+    .action(async (keys: string[], flags: KeyboardFlags) => (await import('./keyboard-actions.js')).sendKeys(keys, flags, io));
 
   withInjectorOptions(keyboard.command('text').description('type a string through a keyboard layout'))
     .option('--vm <name[@host]>', 'the libvirt domain (HOST from hosts.yaml; default this machine)')
@@ -69,7 +39,5 @@ export function registerKeyboardCommands(program: Command, io: CliIo): void {
     .option('--rate <keys/s>', 'characters per second (default 30)')
     .option('--json', 'print the result as JSON')
     .argument('<text>', 'the text to type')
-    .action(async (text: string, flags: Flags) => {
-      await type(flags, textToKeystrokes(text, flags.layout ?? 'us'));
-    });
+    .action(async (text: string, flags: KeyboardFlags) => (await import('./keyboard-actions.js')).typeText(text, flags, io));
 }

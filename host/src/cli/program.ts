@@ -1,31 +1,44 @@
 /**
  * The `atp-host` command line (commander). Each command group lives in its own
- * file and registers itself here (lab.ts now; verify, run, ... later).
- * Exit codes: 0 ok, 2 usage or configuration error, 3 infrastructure error
- * (QEMU, the guest, apt, files).
+ * file and registers itself here.
+ * Exit codes (exit-status.ts): 0 ok, 2 usage or configuration error, 3
+ * infrastructure error (QEMU, the guest, apt, files).
+ *
+ * Start-up cost: `--help`, `--version` and every command's parsing load only
+ * the command definitions. A definition file imports commander, other
+ * definition files and types, never the machinery (the lab, the hub, libvirt,
+ * ssh2, fastify, better-sqlite3, SPICE/VNC, not even @atp/protocol, whose
+ * index builds every zod schema): its action loads that with `await import()`
+ * when it runs. The machinery of `X.ts` lives in `X-actions.ts` (verify's one
+ * action: `verify-action.ts`); where other code imports the machinery file by
+ * its old name (agent.ts, serve.ts, watch.ts, interactive.ts,
+ * vdi-simulate.ts), the definition is `X-command.ts`. An action file never
+ * imports its definition file (a cycle); what both need is in files that load
+ * nothing: config-flag.ts, defaults.ts, exit-status.ts, hands-on-flags.ts,
+ * host-version.ts, injector-flags.ts, vdi-platform-flag.ts.
+ * host/test/cli-start.test.ts fails when `--help` loads a heavy module.
  */
 import { Command, CommanderError } from 'commander';
-import { AtpError, type AtpErrorCode } from '@atp/protocol';
+import { EXIT_OK, EXIT_USAGE } from './exit-status.js';
+import { HOST_VERSION } from './host-version.js';
 import { registerLabCommands } from './lab.js';
 import { registerVerifyCommand } from './verify.js';
 import { registerHostCommands } from './host.js';
 import { registerConfigCommands } from './config.js';
-import { registerAgentCommands } from './agent.js';
+import { registerAgentCommands } from './agent-command.js';
 import { registerVmCommands } from './vm.js';
 import { registerKeyboardCommands } from './keyboard.js';
 import { registerMouseCommands } from './mouse.js';
 import { registerCommandCommands } from './command.js';
-import { registerServeCommand } from './serve.js';
+import { registerServeCommand } from './serve-command.js';
 import { registerScenarioCommands } from './scenario.js';
-import { registerWatchCommand } from './watch.js';
-import { registerInteractiveCommand } from './interactive.js';
+import { registerWatchCommand } from './watch-command.js';
+import { registerInteractiveCommand } from './interactive-command.js';
 import { registerVdiCommands } from './vdi.js';
 import { registerPlatformCommands } from './platform.js';
 import { registerRunsCommands } from './runs.js';
 
-export const EXIT_OK = 0;
-export const EXIT_USAGE = 2;
-export const EXIT_INFRA = 3;
+export { EXIT_INFRA, EXIT_OK, EXIT_USAGE } from './exit-status.js';
 
 /** Where commands write; tests pass their own. */
 export interface CliIo {
@@ -40,26 +53,6 @@ export const processIo: CliIo = {
   err: (text) => void process.stderr.write(text),
 };
 
-/** Error codes that mean "the user asked for something invalid", not "the machinery failed". */
-const USAGE_CODES: ReadonlySet<AtpErrorCode> = new Set<AtpErrorCode>([
-  'ATP_SCHEMA_INVALID', 'ATP_KEY_UNKNOWN', 'ATP_PROTOCOL_VERSION',
-  'ATP_SCENARIO_READ', 'ATP_SCENARIO_YAML', 'ATP_SCENARIO_INVALID', 'ATP_INJECT_UNMAPPED_CHAR', 'ATP_INJECT_LAYOUT_UNKNOWN',
-  'ATP_CONFIG_READ', 'ATP_CONFIG_YAML', 'ATP_CONFIG_HOST_UNKNOWN', 'ATP_CONFIG_HOST_EXISTS', 'ATP_RUN_NO_TARGETS',
-  'ATP_VDI_PLATFORM_CHOICE', 'ATP_VDI_POOL_UNKNOWN', 'ATP_VDI_MODEL_UNKNOWN', 'ATP_VDI_VM_UNKNOWN', 'ATP_VDI_USER_UNKNOWN', 'ATP_VDI_GROUP_UNKNOWN', 'ATP_VDI_NAME_AMBIGUOUS',
-  'ATP_CONFIG_PLATFORM_UNKNOWN', 'ATP_CONFIG_PLATFORM_EXISTS', 'ATP_LIBVIRT_CLONE', 'ATP_VDI_ARGUMENT', 'ATP_VDI_CREDENTIALS',
-  'ATP_VDI_SIM_SEED', 'ATP_DISPLAY_URL', 'ATP_DISPLAY_CREDENTIALS',
-]);
-
-/** Error codes that mean "the command ran and some of its VMs failed" (exit 1, like verify). */
-const FAILED_CODES: ReadonlySet<AtpErrorCode> = new Set<AtpErrorCode>(['ATP_VDI_VMS_FAILED']);
-
-export function exitCodeFor(error: unknown): number {
-  if (error instanceof CommanderError) return error.exitCode === 0 ? EXIT_OK : EXIT_USAGE;
-  if (error instanceof AtpError && FAILED_CODES.has(error.code)) return 1;
-  if (error instanceof AtpError) return USAGE_CODES.has(error.code) ? EXIT_USAGE : EXIT_INFRA;
-  return EXIT_INFRA;
-}
-
 /** What a command sets when it exits with something other than 0 without throwing (verify: 1 = a suite failed). */
 export interface CliStatus {
   exitCode: number;
@@ -68,6 +61,7 @@ export interface CliStatus {
 export function createProgram(io: CliIo, status: CliStatus = { exitCode: EXIT_OK }): Command {
   const program = new Command('atp-host')
     .description('ATP host: inject input into VMs and verify what the guest observed')
+    .version(HOST_VERSION, '-V, --version', "print atp-host's version")
     .exitOverride()
     .configureOutput({ writeOut: io.out, writeErr: io.err });
   registerLabCommands(program, io);
@@ -98,9 +92,10 @@ export async function runCli(argv: readonly string[], io: CliIo = processIo): Pr
     await program.parseAsync([...argv], { from: 'user' });
     return status.exitCode;
   } catch (error) {
-    if (error instanceof CommanderError) return exitCodeFor(error);
-    const code = error instanceof AtpError ? `${error.code}: ` : '';
-    io.err(`atp-host: ${code}${error instanceof Error ? error.message : String(error)}\n`);
+    // --help, --version and usage errors: commander has printed what it had to say.
+    if (error instanceof CommanderError) return error.exitCode === 0 ? EXIT_OK : EXIT_USAGE;
+    const { errorLine, exitCodeFor } = await import('./exit-codes.js');
+    io.err(errorLine(error));
     return exitCodeFor(error);
   }
 }

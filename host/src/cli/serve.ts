@@ -12,10 +12,10 @@
  * Without --token a random agent/page token is made (18 bytes, base64url) and
  * printed inside the verifier URL: whoever holds the URL may feed events to
  * the hub, so share it only with the session under test. Prints one line per
- * page or agent that connects or goes away.
+ * page or agent that connects or goes away. The command's definition is in
+ * serve-command.ts.
  */
 import { randomBytes } from 'node:crypto';
-import type { Command } from 'commander';
 import { AtpError } from '@atp/protocol';
 import { allRoutes, EventLog, OPENAPI_PUBLIC_ROUTES, startServer, type ApiContext } from '../api/index.js';
 import { startEventProducers } from '../api/v1/events/index.js';
@@ -23,19 +23,19 @@ import { attachRuns } from '../api/v1/runs/index.js';
 import { SUITE_DIRS_SERVICE } from '../api/v1/routes/suites.js';
 import { apiToken } from './api-token.js';
 import { AgentHub } from '../hub/index.js';
+import { DEFAULT_SERVE_AGENT_ID, DEFAULT_SERVE_LISTEN } from './defaults.js';
 import type { CliIo } from './program.js';
 import { untilSignal } from './until-signal.js';
-import { retentionOf } from './runs.js';
+import { retentionOf } from './runs-actions.js';
 import { HOST_VERSION } from './verify-options.js';
 
-export const DEFAULT_SERVE_LISTEN = '127.0.0.1:8470';
-export const DEFAULT_SERVE_AGENT_ID = 'web';
+export { DEFAULT_SERVE_AGENT_ID, DEFAULT_SERVE_LISTEN } from './defaults.js';
 /** API routes that need no token: the OpenAPI document (it holds no secret) and sign-in. */
 export const PUBLIC_ROUTES = OPENAPI_PUBLIC_ROUTES;
 
 const isLoopback = (host: string): boolean => host === '127.0.0.1' || host === '::1' || host === 'localhost' || host.startsWith('127.');
 
-interface ServeFlags {
+export interface ServeFlags {
   listen?: string;
   suiteDir?: string[];
   apiTokenFile?: string;
@@ -115,20 +115,4 @@ async function watchSessions(hub: AgentHub, io: CliIo, signal: AbortSignal): Pro
   } catch {
     // The stream ends with an abort error when serve stops.
   }
-}
-
-export function registerServeCommand(program: Command, io: CliIo, hooks: ServeHooks = {}): void {
-  program
-    .command('serve')
-    .description('serve the web verifier page and the agent hub (WebSocket) until Ctrl+C')
-    .option('--listen <addr:port>', `where to listen (default ${DEFAULT_SERVE_LISTEN}; port 0 picks a free port)`)
-    .option('--token <token>', 'the token pages and agents present (default: a new random one)')
-    .option('--agent-id <id>', `the agent id in the printed page URL (default ${DEFAULT_SERVE_AGENT_ID})`)
-    .option('--page-dir <dir>', 'folder with the built page (default web-verifier/dist/page)')
-    .option('--api-token-file <file>', 'the HTTP API bearer token, a 0600 file (default: $ATP_API_TOKEN, else CONFIG_DIR/api-token, made on first use)')
-    .option('--suite-dir <dir...>', 'where the API and the console find suites (default the scenarios/ folder of this checkout)')
-    .option('--config-dir <dir>', 'config directory (hosts.yaml, platforms.yaml, api-token, the run history)')
-    .option('--keep-runs <n>', 'the run history (CONFIG_DIR/runs.db) keeps at most this many runs (default 1000)')
-    .option('--keep-days <days>', 'the run history keeps runs younger than this (default 90)')
-    .action((flags: ServeFlags) => serve(flags, io, hooks));
 }

@@ -7,21 +7,21 @@
  *
  * Prints the URL and the admin username. The admin password comes from
  * ATP_VDI_SIM_PASSWORD, else the seed file, else it is the built-in default;
- * only the default is printed (and called the default).
+ * only the default is printed (and called the default). The command's
+ * definition is in vdi-simulate-command.ts.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import type { Command } from 'commander';
 import { AtpError } from '@atp/protocol';
 import { DEFAULT_SIM_HOST, loadSeed, SIM_PASSWORD_ENV, startSimulator } from '../vdi-sim/index.js';
+import { DEFAULT_SIMULATE_PORT } from './defaults.js';
 import type { CliIo } from './program.js';
 import { untilSignal } from './until-signal.js';
 
-/** The real platform's port. */
-export const DEFAULT_SIMULATE_PORT = 8088;
+export { DEFAULT_SIMULATE_PORT } from './defaults.js';
 
-interface SimulateFlags {
+export interface SimulateFlags {
   model: string[];
   port?: string;
   host?: string;
@@ -79,17 +79,4 @@ export async function simulate(flags: SimulateFlags, io: CliIo, hooks: SimulateH
   } finally {
     if (ownStateDir !== undefined) await rm(ownStateDir, { recursive: true, force: true });
   }
-}
-
-export function registerVdiSimulateCommand(group: Command, io: CliIo, hooks: SimulateHooks = {}): void {
-  group
-    .command('simulate')
-    .description('serve a simulated OCloudView admin API whose desk pool VMs are clones of the given templates, until Ctrl+C')
-    .requiredOption('--model <name...>', 'template domains (defined in libvirt, normally shut off) offered as models')
-    .option('--port <port>', `TCP port (default ${DEFAULT_SIMULATE_PORT}; 0 picks a free one)`)
-    .option('--host <addr>', `address to bind (default ${DEFAULT_SIM_HOST})`)
-    .option('--state-dir <dir>', 'where clone dirs go (default: a new temp dir, removed at exit)')
-    .option('--seed <file>', 'YAML seed: admin (username, password), ous, users')
-    .option('--token-lifetime <seconds>', 'how long a login token lives (default 1800)')
-    .action((flags: SimulateFlags) => simulate(flags, io, hooks));
 }

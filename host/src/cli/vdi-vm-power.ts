@@ -12,7 +12,7 @@
  * to `line` (one line per VM); on a TTY `live` also redraws a one-line count.
  */
 import { powerAndWait, WANTED_STATUS, type BatchResult, type DomainVO, type EventVO, type OCloudClient, type PowerOperation, type VmOutcome } from '../vdi/index.js';
-import { statusName } from './vdi-lists.js';
+import { statusName } from './vdi-lists-actions.js';
 import { seconds } from './vdi-platform-flag.js';
 
 export type PowerVerb = 'start' | 'stop' | 'reboot';

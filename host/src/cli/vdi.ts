@@ -7,7 +7,7 @@ import type { Command } from 'commander';
 import type { CliIo } from './program.js';
 import { registerVdiListCommands } from './vdi-lists.js';
 import { registerVdiPoolCommands } from './vdi-pool.js';
-import { registerVdiSimulateCommand } from './vdi-simulate.js';
+import { registerVdiSimulateCommand } from './vdi-simulate-command.js';
 import { registerVdiVmCommands } from './vdi-vm.js';
 
 export type VdiSubcommand = (group: Command, io: CliIo, hooks: VdiHooks) => void;

@@ -2,7 +2,6 @@
  * Small parsers for `atp-host verify`'s options: report specs, usage errors, and
  * the version written into reports.
  */
-import { readFileSync } from 'node:fs';
 import { AtpError } from '@atp/protocol';
 import { LAB_INPUT_PROFILES, LAB_KEYBOARDS, type LabInputProfile, type LabKeyboard } from '../lab/index.js';
 
@@ -80,15 +79,4 @@ export function labInputOptions(flags: { lab?: boolean; labInput?: string; labKe
   return { ...(inputProfile === undefined ? {} : { inputProfile }), ...(keyboard === undefined ? {} : { keyboard }) };
 }
 
-function readVersion(): string {
-  try {
-    const pkg: unknown = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8'));
-    if (typeof pkg === 'object' && pkg !== null && 'version' in pkg && typeof pkg.version === 'string' && pkg.version !== '') return pkg.version;
-  } catch {
-    // fall through
-  }
-  return '0.0.0';
-}
-
-/** @atp/host's version (host/package.json, two folders above both src/cli and dist/cli). */
-export const HOST_VERSION = readVersion();
+export { HOST_VERSION } from './host-version.js';

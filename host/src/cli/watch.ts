@@ -15,12 +15,11 @@
  * `watchTarget` is the part a test (or another face) calls with a Target that
  * is already open; `AgentFollower` is shared with `atp-host interactive`.
  */
-import type { Command } from 'commander';
 import { AtpError, isAtpError } from '@atp/protocol';
 import type { AgentHub, HubItem } from '../hub/index.js';
 import type { Target } from '../targets/index.js';
 import { describeAgent, formatHubItem } from './event-lines.js';
-import { addTargetOptions, checkTargetFlags, EXIT_OK, handsOnSignals, handsOnUsage, openHandsOnTarget, type TargetFlags } from './hands-on-target.js';
+import { checkTargetFlags, EXIT_OK, handsOnSignals, handsOnUsage, openHandsOnTarget, type TargetFlags } from './hands-on-target.js';
 import type { CliIo } from './program.js';
 
 /**
@@ -110,7 +109,7 @@ export async function watchTarget(target: Target, options: WatchOptions): Promis
   return { items: follower.items, events: follower.events };
 }
 
-interface WatchFlags extends TargetFlags {
+export interface WatchFlags extends TargetFlags {
   json?: boolean;
   for?: string;
 }
@@ -122,32 +121,28 @@ function forMs(text: string | undefined): number | undefined {
   return seconds * 1000;
 }
 
-export function registerWatchCommand(program: Command, io: CliIo, setExitCode: (code: number) => void): void {
-  addTargetOptions(program.command('watch').description("print every input event the guest's agent observes, live, until Ctrl+C"))
-    .option('--json', 'one JSON line per hub item (event or notice) instead of text')
-    .option('--for <seconds>', 'stop after this many seconds')
-    .action(async (flags: WatchFlags) => {
-      checkTargetFlags('watch', flags);
-      const duration = forMs(flags.for);
-      const signals = handsOnSignals('watch', io);
-      try {
-        let opened;
-        try {
-          opened = await openHandsOnTarget('watch', flags, { signal: signals.signal, log: (line) => io.err(`watch: ${line}\n`) });
-        } catch (error) {
-          if (!signals.signal.aborted || !isAtpError(error)) throw error;
-          io.err(`atp-host watch: stopped while opening the target (${error.code})\n`);
-          return setExitCode(EXIT_OK);
-        }
-        try {
-          const signal = duration === undefined ? signals.signal : AbortSignal.any([signals.signal, AbortSignal.timeout(duration)]);
-          await watchTarget(opened.target, { out: io.out, note: io.err, json: flags.json === true, signal });
-        } finally {
-          await opened.close();
-        }
-        setExitCode(EXIT_OK);
-      } finally {
-        signals.dispose();
-      }
-    });
+/** `atp-host watch` (watch-command.ts defines it). */
+export async function watchCommand(flags: WatchFlags, io: CliIo, setExitCode: (code: number) => void): Promise<void> {
+  checkTargetFlags('watch', flags);
+  const duration = forMs(flags.for);
+  const signals = handsOnSignals('watch', io);
+  try {
+    let opened;
+    try {
+      opened = await openHandsOnTarget('watch', flags, { signal: signals.signal, log: (line) => io.err(`watch: ${line}\n`) });
+    } catch (error) {
+      if (!signals.signal.aborted || !isAtpError(error)) throw error;
+      io.err(`atp-host watch: stopped while opening the target (${error.code})\n`);
+      return setExitCode(EXIT_OK);
+    }
+    try {
+      const signal = duration === undefined ? signals.signal : AbortSignal.any([signals.signal, AbortSignal.timeout(duration)]);
+      await watchTarget(opened.target, { out: io.out, note: io.err, json: flags.json === true, signal });
+    } finally {
+      await opened.close();
+    }
+    setExitCode(EXIT_OK);
+  } finally {
+    signals.dispose();
+  }
 }
