@@ -3,15 +3,17 @@
  * real host AgentHub: it runs from an empty directory with an empty environment
  * (no Node, no node_modules), `selftest` completes the handshake over TCP and
  * WebSocket, and `run` delivers events fed through a FIFO (the stdin-json test
- * capture) to the hub. The build is cached by input hash (see agent-sea-build.ts).
+ * capture) to the hub, and the V8 flags of the SEA recipe are in force in the
+ * executable. The build is cached by input hash (see agent-sea-build.ts).
  */
 import type { ChildProcess } from 'node:child_process';
-import { mkdtemp, open, rm } from 'node:fs/promises';
+import { mkdtemp, open, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { StreamCollector } from '../host/test/support/hub-collect.js';
 import { requireBinary } from '../host/test/support/binaries.js';
+import { SEA_EXEC_ARGV } from '../guest-agent/packaging/sea.js';
 import { agentExecutable, runFile, spawn, startTestHub } from './agent-sea-build.js';
 import type { TestHub } from './agent-sea-build.js';
 
@@ -40,6 +42,20 @@ describe('the linux-x64 single-file agent', () => {
     expect(kind.stdout).toMatch(/ELF 64-bit LSB .*x86-64/);
     const result = await runFile(exe, ['--version'], { cwd: empty, env: {} });
     expect(result).toMatchObject({ code: 0, stdout: '0.1.0\n' });
+  });
+
+  it('runs with the V8 flags baked into its SEA config (execArgv): a 1 MiB semi-space', async () => {
+    // A preload through NODE_OPTIONS (which a SEA honours) reports what the executable's own V8 runs with.
+    const probe = path.join(empty, 'probe.cjs');
+    const out = path.join(empty, 'probe.json');
+    await writeFile(probe, `require('fs').writeFileSync(${JSON.stringify(out)}, JSON.stringify({ execArgv: process.execArgv, newSpace: require('v8').getHeapSpaceStatistics().find((s) => s.space_name === 'new_space').space_size }));`);
+    const result = await runFile(exe, ['--version'], { cwd: empty, env: { NODE_OPTIONS: `--require ${probe}` } });
+    expect(result).toMatchObject({ code: 0, stdout: '0.1.0\n' });
+    const seen = JSON.parse(await readFile(out, 'utf8')) as { execArgv: string[]; newSpace: number };
+    expect([...seen.execArgv].sort()).toEqual([...SEA_EXEC_ARGV].sort());
+    expect(seen.newSpace).toBeLessThanOrEqual(1024 * 1024);
+    await rm(probe);
+    await rm(out);
   });
 
   it('selftest completes a handshake with the host hub over TCP and over WebSocket', async () => {

@@ -18,11 +18,11 @@ import { AGENT_VERSION } from '../src/version.js';
 import { AGENT_ROOT, bundleAgent } from './bundle.js';
 import { PINNED_PATH, TARGETS, defaultCacheDir, fetchPinned, readPinned, sha256File } from './pinned.js';
 import type { AgentTarget } from './pinned.js';
-import { injectSea, makeSeaBlob } from './sea.js';
-import type { SignOptions } from './sea.js';
+import { defaultSeaOptions, injectSea, makeSeaBlob } from './sea.js';
+import type { SeaOptions, SignOptions } from './sea.js';
 
 export { TARGETS, type AgentTarget } from './pinned.js';
-export type { SignOptions } from './sea.js';
+export type { SeaOptions, SignOptions } from './sea.js';
 
 export interface BuildAgentOptions {
   /** Default: every target. */
@@ -37,6 +37,8 @@ export interface BuildAgentOptions {
   log?: (line: string) => void;
   /** false: leave unsigned executables in the cache and return their cache paths (tests, benches); no outDir, no manifest.json. */
   copyToOutDir?: boolean;
+  /** Overrides the shipped SEA recipe (defaultSeaOptions) for every target: the agent bench compares variants. */
+  sea?: SeaOptions;
 }
 
 export interface AgentPackage {
@@ -61,7 +63,7 @@ export interface AgentPackagesManifest {
 }
 
 /** Bump when the recipe (SEA config, injection) changes, so cached executables are rebuilt. */
-const RECIPE = 'sea-recipe-1';
+const RECIPE = 'sea-recipe-2';
 
 export const DEFAULT_OUT_DIR = path.join(AGENT_ROOT, 'dist', 'packages');
 
@@ -124,13 +126,14 @@ export async function buildAgentPackages(options: BuildAgentOptions = {}): Promi
       const t0 = Date.now();
       const addons = pinned.addons[target] ?? [];
       const name = packageFileName(target);
-      const key = createHash('sha256').update(RECIPE).update(bundleSha256).update(pinnedText).update(target).digest('hex').slice(0, 32);
+      const sea = options.sea ?? defaultSeaOptions(target);
+      const key = createHash('sha256').update(RECIPE).update(bundleSha256).update(pinnedText).update(target).update(JSON.stringify(sea)).digest('hex').slice(0, 32);
       const cached = path.join(cacheDir, 'sea', key, name);
       const produce = async (dest: string): Promise<void> => {
         const assets: Record<string, string> = {};
         for (const addon of addons) assets[addon.asset] = await fetchPinned(addon, cacheDir);
         const blob = path.join(work, `${target}.blob`);
-        await makeSeaBlob({ node: blobNode, bundle: bundle.file, blob, assets, workDir: work });
+        await makeSeaBlob({ node: blobNode, bundle: bundle.file, blob, assets, workDir: work, sea });
         const nodeBinary = await fetchPinned(pinned.nodes[target], cacheDir);
         await injectSea({ target, nodeBinary, blob, out: dest, workDir: work, ...(options.sign === undefined ? {} : { sign: options.sign }) });
       };

@@ -1,9 +1,11 @@
 /**
  * Packaging inputs and helpers without building anything: pinned.json is valid
  * and pins one Node version, a file whose sha256 differs is refused loudly,
- * target lists parse, and native addons are written under a content-hash name
- * next to the executable with a fallback directory.
+ * target lists parse, native addons are written under a content-hash name
+ * next to the executable with a fallback directory, and the SEA recipe bakes
+ * in V8 flags this Node accepts and applies, with a code cache for linux-x64 only.
  */
+import { execFileSync } from 'node:child_process';
 import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -11,6 +13,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { isAtpError } from '@atp/protocol';
 import { packageFileName, parseTargets } from '../packaging/build.js';
 import { PINNED_PATH, TARGETS, readPinned, sha256File, verifyPinned } from '../packaging/pinned.js';
+import { SEA_EXEC_ARGV, defaultSeaOptions, seaConfig } from '../packaging/sea.js';
 import { materialize } from '../src/capture/windows-hooks/native-addon.js';
 import { WindowsHooksCapture } from '../src/capture/index.js';
 
@@ -97,5 +100,24 @@ describe('the windows-hooks backend off Windows', () => {
     ]);
     await expect(capture.start()).rejects.toSatisfy((e: unknown) => isAtpError(e, 'ATP_CAPTURE_HOOKS'));
     await capture.stop();
+  });
+});
+
+describe('the SEA recipe', () => {
+  it('gives every target the same V8 flags and only linux-x64 (the blob maker\'s own platform) a code cache', () => {
+    for (const target of TARGETS) expect(defaultSeaOptions(target)).toEqual({ execArgv: SEA_EXEC_ARGV, useCodeCache: target === 'linux-x64' });
+    const config = seaConfig({ bundle: 'b.cjs', blob: 'x.blob', assets: { 'koffi.node': '/k' }, sea: defaultSeaOptions('win-x64') });
+    expect(config).toEqual({ main: 'b.cjs', output: 'x.blob', disableExperimentalSEAWarning: true, useSnapshot: false, useCodeCache: false, execArgv: [...SEA_EXEC_ARGV], assets: { 'koffi.node': '/k' } });
+    expect(seaConfig({ bundle: 'b.cjs', blob: 'x.blob', assets: {}, sea: { execArgv: [], useCodeCache: false } })).not.toHaveProperty('execArgv');
+  });
+
+  it('bakes in flags that this Node 22 accepts and that bound the young generation to 1 MiB per semi-space', async () => {
+    const pinned = await readPinned();
+    expect(process.versions.node).toBe(pinned.nodeVersion);
+    // Plenty of short-lived garbage: without the flag V8 grows new space to 32 MiB.
+    const script = 'let a=[];for(let i=0;i<2e6;i++){a.push({i});if(a.length>1e5)a=[]}process.stdout.write(String(require("v8").getHeapSpaceStatistics().find((s)=>s.space_name==="new_space").space_size))';
+    const newSpace = Number(execFileSync(process.execPath, [...SEA_EXEC_ARGV, '-e', script], { encoding: 'utf8', env: {} }));
+    expect(newSpace).toBeGreaterThan(0);
+    expect(newSpace).toBeLessThanOrEqual(2 * 1024 * 1024);
   });
 });
