@@ -56,9 +56,11 @@ describe('SPICE keys into QEMU', () => {
 
   it('syncs the lock keys on connect: the server toggles exactly the locks it believes differ from what was asked', async () => {
     // spice-server's belief starts at the LEDs (all off on a fresh QEMU), becomes what a client asked for, and follows
-    // the guest's LED updates (a guest-less QEMU sends none). Its own QEMU, so the belief starts known.
+    // the guest's LED updates. Its own QEMU, so the belief starts known; SeaBIOS resets the keyboard early in its
+    // boot (LED state 0 again), which wiped what a client connecting before it had set: wait for its init first.
     const fresh = await startDisplayQemu({ spice: {} });
     try {
+      await fresh.waitForFirmwareKeyboard();
       for (const [asked, toggled] of [[2, ['num_lock']], [5, ['scroll_lock', 'num_lock', 'caps_lock']], [5, []]] as const) {
         const from = (await fresh.inputEvents()).length;
         const injector = await openSpiceInjector(fresh.endpoint('spice'), SCREEN, { mouseMode: 'server', lockModifiers: asked });

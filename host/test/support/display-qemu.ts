@@ -63,6 +63,12 @@ export interface DisplayQemu {
   inputEvents(from?: number): Promise<InputEvent[]>;
   /** Polls the trace until `done(events since from)` holds; rejects naming `what` with the events seen. */
   waitForInput(done: (events: InputEvent[]) => boolean, what: string, from?: number, timeoutMs?: number): Promise<InputEvent[]>;
+  /**
+   * Resolves once SeaBIOS has initialised the PS/2 keyboard (its reset, which also sets QEMU's
+   * LED state to 0, and then the enable command 0xF4). A lock state a SPICE client set before
+   * that is wiped by the reset, so tests of the lock sync wait for this first.
+   */
+  waitForFirmwareKeyboard(timeoutMs?: number): Promise<void>;
   /** SIGKILL, at once (a server vanishing mid-send). */
   killHard(): Promise<void>;
   cleanup(): Promise<void>;
@@ -114,7 +120,8 @@ export async function startDisplayQemu(options: DisplayQemuOptions = {}): Promis
   const tracePath = path.join(dir, 'trace.log');
   const args = ['-accel', 'tcg', '-machine', 'pc', '-nodefaults', '-vga', 'std', '-display', 'none', '-nic', 'none', '-m', '64'];
   if (options.tablet !== false) args.push('-device', 'qemu-xhci', '-device', 'usb-tablet');
-  args.push('-qmp', `unix:${qmpPath},server=on,wait=off`, '-trace', 'input_event_*', '-D', tracePath, '-msg', 'timestamp=on');
+  // ps2_write_keyboard: the firmware's keyboard init (reset, then enable) shows in the trace; see waitForFirmwareKeyboard.
+  args.push('-qmp', `unix:${qmpPath},server=on,wait=off`, '-trace', 'input_event_*', '-trace', 'ps2_write_keyboard', '-D', tracePath, '-msg', 'timestamp=on');
 
   let spice: DisplayEndpoint | undefined;
   let spicePort: number | undefined;
@@ -236,6 +243,15 @@ export async function startDisplayQemu(options: DisplayQemuOptions = {}): Promis
         const events = await inputEvents(from);
         if (done(events)) return events;
         if (Date.now() > deadline) throw new Error(`QEMU's input trace did not show ${what} within ${timeoutMs} ms; events seen:\n${JSON.stringify(events.slice(-30))}`);
+        await sleep(25);
+      }
+    },
+    async waitForFirmwareKeyboard(timeoutMs = 30_000) {
+      const deadline = Date.now() + timeoutMs;
+      for (;;) {
+        const text = await readFile(tracePath, 'utf8').catch(() => '');
+        if (/:ps2_write_keyboard \S+ val 244$/m.test(text)) return;
+        if (Date.now() > deadline) throw new Error(`SeaBIOS did not enable the PS/2 keyboard (ps2_write_keyboard val 244) within ${timeoutMs} ms`);
         await sleep(25);
       }
     },
