@@ -35,6 +35,8 @@ export interface WindowFigures {
   journalFlushes: number;
   /** Event-loop utilisation of the server's main thread in the window (0..1). */
   loopBusy: number;
+  /** Max RSS sampled inside this window only (the abuse bench compares windows of one run). */
+  rssWindowMaxMb?: number;
 }
 export interface DrainFigures {
   delivered: number;
@@ -47,8 +49,13 @@ export interface AgentsReport {
   closed: number;
   cpuMs: number;
 }
-export type ToServer = { cmd: 'window' } | { cmd: 'end-window' } | { cmd: 'drain'; sent: number };
-export type FromServer = { kind: 'listening'; port: number } | ({ kind: 'window' } & WindowFigures) | ({ kind: 'drained' } & DrainFigures);
+export type ToServer = { cmd: 'window' } | { cmd: 'end-window' } | { cmd: 'drain'; sent: number } | { cmd: 'metrics' };
+export type FromServer =
+  | { kind: 'listening'; port: number }
+  | ({ kind: 'window' } & WindowFigures)
+  | ({ kind: 'drained' } & DrainFigures)
+  /** The hub's metrics() (JSON), on request; empty for the baseline. */
+  | { kind: 'metrics'; metrics: { [key: string]: unknown } };
 
 const send = (m: FromServer): void => void process.send?.(m);
 
@@ -66,7 +73,12 @@ async function runServer(mode: Mode): Promise<void> {
     latencies?.push(now() - t);
   };
   let rssMax = 0;
-  const sampler = setInterval(() => (rssMax = Math.max(rssMax, process.memoryUsage.rss())), 250);
+  let rssWindowMax = 0;
+  const sampler = setInterval(() => {
+    const rss = process.memoryUsage.rss();
+    rssMax = Math.max(rssMax, rss);
+    rssWindowMax = Math.max(rssWindowMax, rss);
+  }, 250);
   const server = mode === 'baseline' ? await serveBaseline(record) : await serveHub(mode, record);
   let cpu0 = process.cpuUsage();
   let t0 = now();
@@ -81,12 +93,15 @@ async function runServer(mode: Mode): Promise<void> {
       counts0 = server.counts();
       elu0 = performance.eventLoopUtilization();
       latencies = [];
+      rssWindowMax = process.memoryUsage.rss();
+    } else if (m.cmd === 'metrics') {
+      send({ kind: 'metrics', metrics: server.metrics?.() ?? {} });
     } else if (m.cmd === 'end-window') {
       const cpu = process.cpuUsage(cpu0);
       const c = server.counts();
       const delta = (k: keyof Counts): number => (c[k] < 0 ? -1 : c[k] - counts0[k]);
       const loopBusy = performance.eventLoopUtilization(elu0).utilization;
-      send({ kind: 'window', events: delivered - delivered0, wallMs: now() - t0, cpuMs: (cpu.user + cpu.system) / 1000, latencies: latencies ?? [], rssMaxMb: Math.round(rssMax / 1e6), framesOut: delta('framesOut'), journalWrites: delta('journalWrites'), journalFlushes: delta('journalFlushes'), loopBusy });
+      send({ kind: 'window', events: delivered - delivered0, wallMs: now() - t0, cpuMs: (cpu.user + cpu.system) / 1000, latencies: latencies ?? [], rssMaxMb: Math.round(rssMax / 1e6), framesOut: delta('framesOut'), journalWrites: delta('journalWrites'), journalFlushes: delta('journalFlushes'), loopBusy, rssWindowMaxMb: Math.round(Math.max(rssWindowMax, process.memoryUsage.rss()) / 1e6) });
       latencies = undefined;
     } else if (m.cmd === 'drain') {
       void (async () => {
@@ -112,6 +127,7 @@ interface Served {
   port: number;
   stop: () => Promise<void>;
   counts: () => Counts;
+  metrics?: () => { [key: string]: unknown };
 }
 
 /** ATP_BENCH_HUB_MODULE=<path to another copy of host/src/hub/index.ts> runs that hub instead (before/after comparisons in one machine state). */
@@ -126,17 +142,25 @@ async function serveHub(mode: 'ws' | 'tcp', record: Record): Promise<Served> {
   // ATP_BENCH_HUB_WRITER=inline|thread picks where the journal writes run (the store's default otherwise).
   const writer = process.env.ATP_BENCH_HUB_WRITER;
   const store = new JournalEventStore({ dir, ...(writer === 'inline' || writer === 'thread' ? { writer } : {}) });
-  const hub = await AgentHub.create({ auth: { tokens: [TOKEN] }, store });
+  // ATP_BENCH_HUB_LIMITS=<JSON of Partial<HubLimits>> (the abuse bench's agreed rate).
+  const limitsJson = process.env.ATP_BENCH_HUB_LIMITS;
+  const limits = limitsJson === undefined ? {} : { limits: JSON.parse(limitsJson) as Partial<currentHub.HubLimits> };
+  const hub = await AgentHub.create({ auth: { tokens: [TOKEN] }, store, ...limits });
   // The hub before the group commit has no `commit` on its store.
   const commit = (store as { commit?: { writes: number; flushes: number } }).commit;
   const port = mode === 'ws' ? (await hub.listenWs()).port : (await hub.listenTcp()).port;
   const abort = new AbortController();
   const consuming = (async () => {
-    for await (const item of hub.stream({}, { signal: abort.signal })) if (item.kind === 'event') record(item.event.t, item.agentId, item.seq);
+    // ATP_BENCH_HUB_LATENCY_PREFIX=<agentId prefix>: only those agents' events are recorded (the abuse bench leaves offenders out).
+    const only = process.env.ATP_BENCH_HUB_LATENCY_PREFIX;
+    for await (const item of hub.stream({}, { signal: abort.signal })) {
+      if (item.kind === 'event' && (only === undefined || item.agentId.startsWith(only))) record(item.event.t, item.agentId, item.seq);
+    }
   })();
   return {
     port,
     counts: () => ({ framesOut: hub.metrics().framesOut, journalWrites: commit?.writes ?? -1, journalFlushes: commit?.flushes ?? -1 }),
+    metrics: () => JSON.parse(JSON.stringify(hub.metrics())) as { [key: string]: unknown },
     stop: async () => {
       abort.abort();
       await consuming;
@@ -192,8 +216,10 @@ async function runAgents(mode: Mode, port: number, count: number, seconds: numbe
       }
     };
     await new Promise<void>((resolve, reject) => {
+      // LOCAL_ADDRESS=127.0.0.x: connect from that loopback address (the abuse bench keeps agents apart from attackers).
+      const localAddress = process.env.LOCAL_ADDRESS;
       if (mode === 'tcp') {
-        const s = net.createConnection({ host: '127.0.0.1', port }, () => resolve());
+        const s = net.createConnection({ host: '127.0.0.1', port, ...(localAddress === undefined ? {} : { localAddress }) }, () => resolve());
         s.setNoDelay(true);
         let rest = '';
         s.setEncoding('utf8').on('data', (c: string) => {
@@ -205,7 +231,7 @@ async function runAgents(mode: Mode, port: number, count: number, seconds: numbe
         s.on('close', () => report.closed++);
         agent.write = (text) => void s.write(`${text}\n`);
       } else {
-        const ws = new WebSocket(`ws://127.0.0.1:${port}/`, { perMessageDeflate: false });
+        const ws = new WebSocket(`ws://127.0.0.1:${port}/`, { perMessageDeflate: false, ...(localAddress === undefined ? {} : { localAddress }) });
         ws.on('open', () => resolve());
         ws.on('error', reject);
         ws.on('message', (d: Buffer) => onMessage(d.toString()));

@@ -7,7 +7,7 @@
  *  - `runInteractive` (atp-host interactive) types text, presses a combo,
  *    clicks (twice at one place), rejects bad commands with a typed error and
  *    carries on, and stops at :quit;
- *  - the CLI itself: `atp-host interactive --qmp … --agent virtio:… --token …`
+ *  - the CLI itself: `atp-host interactive --qmp … --agent virtio:… --token-file …`
  *    with a piped stdin and `atp-host watch … --for 1 --json`, against the same
  *    VM once the in-process target has let go of its QMP socket and agent
  *    channel (each takes one client at a time).
@@ -203,7 +203,8 @@ describe('the CLI on the same VM', () => {
 
   const vmFlags = (): string[] => {
     if (stateDir === undefined || vm === undefined) throw new Error('the lab VM did not start (see beforeAll)');
-    return ['--qmp', vm.state.sockets.qmp, '--agent', `virtio:${statePaths(stateDir).agent}`, '--token', token];
+    // The token from its 0600 file (the lab's own): a token on the command line would draw a warning.
+    return ['--qmp', vm.state.sockets.qmp, '--agent', `virtio:${statePaths(stateDir).agent}`, '--token-file', statePaths(stateDir).token];
   };
 
   it('atp-host interactive with a piped stdin: ok, a typed error, ok, exit 0 at :quit', async () => {

@@ -49,6 +49,13 @@ let localConfig = '';
 let remoteConfig = '';
 let suiteFile = '';
 
+/** The agent token in a 0600 file for `--token-file` (a token on the command line draws a warning). */
+async function writeTokenFile(token: string): Promise<string> {
+  const file = path.join(dir, 'agent.token');
+  await writeFile(file, `${token}\n`, { mode: 0o600 });
+  return file;
+}
+
 const up = (): E2eFleet => {
   if (fleet === undefined) throw new Error('the three domains did not start (see beforeAll)');
   return fleet;
@@ -98,7 +105,7 @@ beforeAll(async () => {
   const knownHosts = path.join(remoteConfig, 'known_hosts');
   await writeFile(knownHosts, `[127.0.0.1]:${sshd.port} ${await sshd.hostPublicKey()}\n`);
   const hosts = ['version: 1', 'hosts:', '  loop:', '    kind: ssh', '    host: 127.0.0.1', `    port: ${sshd.port}`, `    user: ${sshd.user}`, `    identityFile: ${sshd.identityFile}`, `    knownHostsFile: ${knownHosts}`, ''];
-  await writeFile(path.join(remoteConfig, 'hosts.yaml'), hosts.join('\n'));
+  await writeFile(path.join(remoteConfig, 'hosts.yaml'), hosts.join('\n'), { mode: 0o600 });
   // The third domain is created through SSH (its XML staged on the "remote" side), the first two locally.
   let remote: LibvirtHost | undefined;
   try {
@@ -136,7 +143,7 @@ describe('three transient clones verified at once through the run engine', () =>
   it("verifies all three at once, two rounds each, every VM's keys its own although every agent says 'desk'", async () => {
     const { prefix, token, domains } = up();
     const t0 = performance.now();
-    const r = await cli('verify', '--vms', `${prefix}-*`, '--token', token, '--concurrent', '3', '--loop', '2', '--closed-loop', '4', '--timeout', '300', '--json', '--config-dir', localConfig, suiteFile);
+    const r = await cli('verify', '--vms', `${prefix}-*`, '--token-file', await writeTokenFile(token), '--concurrent', '3', '--loop', '2', '--closed-loop', '4', '--timeout', '300', '--json', '--config-dir', localConfig, suiteFile);
     expect(r.err).not.toMatch(/ATP_/);
     const report = parseReport(JSON.parse(r.out));
     const opened = report.fleet?.vms.map((v) => `${v.openMs ?? '?'} ms`).join(', ') ?? '';
@@ -153,7 +160,7 @@ describe('three transient clones verified at once through the run engine', () =>
     const { prefix, token, domains } = up();
     const before = theSshd().acceptedLogins();
     const t0 = performance.now();
-    const r = await cli('verify', '--vms', `${prefix}-*@loop`, '--token', token, '--concurrent', '3', '--closed-loop', '4', '--timeout', '300', '--json', '--config-dir', remoteConfig, suiteFile);
+    const r = await cli('verify', '--vms', `${prefix}-*@loop`, '--token-file', await writeTokenFile(token), '--concurrent', '3', '--closed-loop', '4', '--timeout', '300', '--json', '--config-dir', remoteConfig, suiteFile);
     console.log(`libvirt fleet e2e: --vms …@loop, 3 VMs took ${((performance.now() - t0) / 1000).toFixed(1)} s`);
     // Listing the domains, three agent forwards, every virsh call: all on the one connection.
     expect(theSshd().acceptedLogins() - before).toBe(1);
@@ -167,7 +174,7 @@ describe('three transient clones verified at once through the run engine', () =>
 
   it('refuses a selector matching nothing and one excluded to nothing (exit 2, naming the domains); --limit 2 verifies two', async () => {
     const { prefix, token, domains } = up();
-    const common = ['--token', token, '--closed-loop', '4', '--timeout', '300', '--json', '--config-dir', localConfig];
+    const common = ['--token-file', await writeTokenFile(token), '--closed-loop', '4', '--timeout', '300', '--json', '--config-dir', localConfig];
     const none = await cli('verify', '--vms', 'nomatch-*', ...common, suiteFile);
     expect(none.code).toBe(2);
     expect(none.err).toContain('ATP_RUN_NO_TARGETS');

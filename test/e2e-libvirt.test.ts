@@ -59,6 +59,13 @@ async function cli(...argv: string[]): Promise<{ code: number; out: string; err:
   return { code, out, err };
 }
 
+/** The agent token in a 0600 file for `--token-file` (a token on the command line draws a warning). */
+async function tokenFile(token: string): Promise<string> {
+  const file = path.join(configDir, 'agent.token');
+  await writeFile(file, `${token}\n`, { mode: 0o600 });
+  return file;
+}
+
 beforeAll(async () => {
   configDir = await mkdtemp(path.join(os.tmpdir(), 'atp-e2e-libvirt-config-'));
   vm = await defineLabDomain();
@@ -89,7 +96,7 @@ describe('the lab guest as a libvirt domain', () => {
   it('atp-host verify --vm runs the smoke suite through libvirt and passes', async () => {
     const { name, token } = up();
     const t0 = performance.now();
-    const r = await cli('verify', '--vm', name, '--token', token, '--config-dir', configDir, '--closed-loop', '8', '--timeout', '300', '--json', path.join(repo, 'scenarios/smoke.yaml'));
+    const r = await cli('verify', '--vm', name, '--token-file', await tokenFile(token), '--config-dir', configDir, '--closed-loop', '8', '--timeout', '300', '--json', path.join(repo, 'scenarios/smoke.yaml'));
     console.log(`libvirt e2e: verify --vm (smoke, closed loop 8) took ${((performance.now() - t0) / 1000).toFixed(1)} s`);
     expectSmokePass(r);
   }, 600_000);
@@ -143,7 +150,7 @@ describe('the lab guest as a libvirt domain', () => {
       const suite = path.join(dir, 'few-keys.yaml');
       const yaml = ['version: 1', 'name: few-keys', 'target:', '  vm: lab', '  layout: us', '  screen: { width: 1024, height: 768 }', 'observer: agent', 'defaults:', '  timeoutMs: 60000', 'steps:', '  - name: a few keys', '    type: vms', '  - expect: { keys: exact }', ''];
       await writeFile(suite, yaml.join('\n'));
-      const v = await cli('verify', '--vms', glob, '--token', token, '--config-dir', configDir, '--closed-loop', '4', '--timeout', '300', '--json', suite);
+      const v = await cli('verify', '--vms', glob, '--token-file', await tokenFile(token), '--config-dir', configDir, '--closed-loop', '4', '--timeout', '300', '--json', suite);
       expect(v.err).toContain(`skipped ${stopped}: shutoff`);
       expect(v.err).not.toMatch(/ATP_/);
       const report = parseReport(JSON.parse(v.out));
@@ -178,7 +185,7 @@ describe('the lab guest as a libvirt domain', () => {
       const knownHosts = path.join(remoteConfig, 'known_hosts');
       await writeFile(knownHosts, `[127.0.0.1]:${sshd.port} ${await sshd.hostPublicKey()}\n`);
       const hosts = ['version: 1', 'hosts:', '  loop:', '    kind: ssh', '    host: 127.0.0.1', `    port: ${sshd.port}`, `    user: ${sshd.user}`, `    identityFile: ${sshd.identityFile}`, `    knownHostsFile: ${knownHosts}`, ''];
-      await writeFile(path.join(remoteConfig, 'hosts.yaml'), hosts.join('\n'));
+      await writeFile(path.join(remoteConfig, 'hosts.yaml'), hosts.join('\n'), { mode: 0o600 });
       const target = await startLibvirtTarget({ vm: `${name}@loop`, token, location: { configDir: remoteConfig }, timeoutMs: 120_000 });
       try {
         expect(target).toMatchObject({ agentId, vm: `${name}@loop`, domain: name });
@@ -190,7 +197,7 @@ describe('the lab guest as a libvirt domain', () => {
       expect(r).toEqual({ code: 4, out: 'remote\n', err: '' });
       // The whole smoke suite over SSH: remote virsh for input and clock, the agent channel through a forward.
       const t0 = performance.now();
-      const v = await cli('verify', '--vm', `${name}@loop`, '--token', token, '--config-dir', remoteConfig, '--closed-loop', '8', '--timeout', '300', '--json', path.join(repo, 'scenarios/smoke.yaml'));
+      const v = await cli('verify', '--vm', `${name}@loop`, '--token-file', await tokenFile(token), '--config-dir', remoteConfig, '--closed-loop', '8', '--timeout', '300', '--json', path.join(repo, 'scenarios/smoke.yaml'));
       console.log(`libvirt e2e: verify --vm NAME@loop (smoke over ssh, closed loop 8) took ${((performance.now() - t0) / 1000).toFixed(1)} s`);
       expect(expectSmokePass(v)?.target.vm).toBe(`${name}@loop`);
     } finally {

@@ -48,12 +48,14 @@ export interface SettingSpec {
   flag: string;
   kind: SettingKind;
   description: string;
+  /** A secret: its value is never quoted in an error, and on the command line it draws a warning. */
+  secret?: true;
 }
 
 export const SETTINGS: readonly SettingSpec[] = [
   { key: 'agentId', env: 'ATP_AGENT_ID', flag: 'agent-id', kind: 'string', description: 'agent id in the hello (default: the hostname)' },
-  { key: 'token', env: 'ATP_AGENT_TOKEN', flag: 'token', kind: 'string', description: 'token the host expects (this or tokenFile is required)' },
-  { key: 'tokenFile', env: 'ATP_AGENT_TOKEN_FILE', flag: 'token-file', kind: 'string', description: 'file holding the token (trimmed)' },
+  { key: 'token', env: 'ATP_AGENT_TOKEN', flag: 'token', kind: 'string', description: 'token the host expects (this or tokenFile is required); on the command line ps shows it: prefer tokenFile', secret: true },
+  { key: 'tokenFile', env: 'ATP_AGENT_TOKEN_FILE', flag: 'token-file', kind: 'string', description: 'file holding the token (trimmed; mode 0600 on Linux); - reads standard input' },
   { key: 'link', env: 'ATP_AGENT_LINK', flag: 'link', kind: 'string', description: 'virtio | tcp | ws (default virtio)' },
   { key: 'endpoint', env: 'ATP_AGENT_ENDPOINT', flag: 'endpoint', kind: 'string', description: 'virtio port name or path / host:port / ws(s):// URL' },
   { key: 'resendCapacity', env: 'ATP_AGENT_RESEND_CAPACITY', flag: 'resend-capacity', kind: 'int', description: 'unacknowledged events kept for resending (default 100000)' },

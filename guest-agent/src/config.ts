@@ -3,13 +3,16 @@
  * environment variables > config file (YAML or JSON) > defaults. Every value is
  * validated with the schema of config-schema.ts; an error names its source (the
  * file path, "environment" or "command line") and the field (the key, variable
- * or flag).
+ * or flag). A token file (or `-`, standard input) is read by config-token.ts:
+ * on Linux it must be private to its owner. A secret setting's value is never
+ * quoted in an error.
  */
 import { readFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { parse as parseYaml } from 'yaml';
 import { AtpError, parseWith, schemaError } from '@atp/protocol';
 import { AgentConfigFileSchema, CONFIG_FILE_ENV, DEFAULTS, SETTINGS } from './config-schema.js';
+import { readTokenFile } from './config-token.js';
 import type { AgentConfigFile, CaptureBackendName, LogLevel, SettingKey, SettingSpec } from './config-schema.js';
 import { DEFAULT_VIRTIO_PORT } from './link/index.js';
 import type { LinkKind } from './link/index.js';
@@ -47,6 +50,8 @@ export interface LoadConfigInput {
   env?: Readonly<Record<string, string | undefined>>;
   /** Default: os.hostname(). */
   hostname?: string;
+  /** Where `tokenFile: -` reads the token (default process.stdin). */
+  stdin?: NodeJS.ReadableStream;
 }
 
 type Layer = { source: SourceName; label: string; values: AgentConfigFile };
@@ -79,7 +84,7 @@ export async function loadAgentConfig(input: LoadConfigInput = {}): Promise<Agen
   }
   const config: AgentConfig = {
     agentId: merged.agentId ?? agentIdFromHostname(input.hostname ?? hostname()),
-    token: await resolveToken(layers),
+    token: await resolveToken(layers, input.stdin),
     link,
     endpoint,
     resendCapacity: merged.resendCapacity ?? DEFAULTS.resendCapacity,
@@ -111,9 +116,13 @@ async function readConfigFile(file: string): Promise<AgentConfigFile> {
   let data: unknown;
   try {
     // YAML is a superset of JSON, so one parser reads both.
-    data = parseYaml(text) as unknown;
+    data = parseYaml(text, { prettyErrors: false }) as unknown;
   } catch (cause) {
-    throw new AtpError('ATP_AGENT_CONFIG', `${file}: not valid YAML or JSON: ${(cause as Error).message}`, { cause, details: { file } });
+    // The parser's message only, never a quote of the file: it may hold the token.
+    const offset = (cause as { pos?: [number, number] }).pos?.[0];
+    const at = offset === undefined ? '' : `:${text.slice(0, offset).split('\n').length}:${offset - text.lastIndexOf('\n', offset - 1)}`;
+    const reason = (cause as Error).message.split('\n')[0] ?? '';
+    throw new AtpError('ATP_AGENT_CONFIG', `${file}${at}: not valid YAML or JSON: ${reason}`, { cause, details: { file } });
   }
   return parseWith(AgentConfigFileSchema, data ?? {}, { source: file, what: 'agent config' });
 }
@@ -128,7 +137,8 @@ function fromStrings(entries: [SettingSpec, string | boolean | string[] | undefi
     const result = schema.safeParse(value);
     if (!result.success) {
       const message = result.error.issues[0]?.message ?? 'invalid value';
-      throw schemaError([{ path: [field(spec)], pathText: field(spec), message: `${message} (got ${JSON.stringify(raw)})`, code: 'invalid_value' }], {
+      const got = spec.secret === true ? '' : ` (got ${JSON.stringify(raw)})`;
+      throw schemaError([{ path: [field(spec)], pathText: field(spec), message: `${message}${got}`, code: 'invalid_value' }], {
         source,
         what: 'agent config',
       });
@@ -155,32 +165,18 @@ function coerce(spec: SettingSpec, raw: string | boolean | string[]): unknown {
 }
 
 /** The highest-precedence source that sets token or tokenFile decides; setting both there is an error. */
-async function resolveToken(layers: Layer[]): Promise<string> {
+async function resolveToken(layers: Layer[], stdin: NodeJS.ReadableStream | undefined): Promise<string> {
   for (const layer of [...layers].reverse()) {
     const { token, tokenFile } = layer.values;
     if (token !== undefined && tokenFile !== undefined) {
       throw new AtpError('ATP_AGENT_CONFIG', `${layer.label}: set token or tokenFile, not both`, { details: { source: layer.label, field: 'token' } });
     }
     if (token !== undefined) return token;
-    if (tokenFile !== undefined) return readToken(tokenFile, layer.label);
+    if (tokenFile !== undefined) return readTokenFile(tokenFile, layer.label, stdin === undefined ? {} : { stdin });
   }
   throw new AtpError('ATP_AGENT_CONFIG', 'token: required (set --token / --token-file, ATP_AGENT_TOKEN / ATP_AGENT_TOKEN_FILE, or token / tokenFile in the config file)', {
     details: { field: 'token' },
   });
-}
-
-async function readToken(file: string, setBy: string): Promise<string> {
-  let text: string;
-  try {
-    text = await readFile(file, 'utf8');
-  } catch (cause) {
-    throw new AtpError('ATP_AGENT_CONFIG', `tokenFile ${file} (set by ${setBy}): cannot read it: ${(cause as Error).message}`, { cause, details: { file, field: 'tokenFile' } });
-  }
-  const token = text.trim();
-  if (token === '' || token.length > 4096) {
-    throw new AtpError('ATP_AGENT_CONFIG', `tokenFile ${file} (set by ${setBy}): expected one token of 1 to 4096 characters`, { details: { file, field: 'tokenFile' } });
-  }
-  return token;
 }
 
 /** A hostname made into a valid agent id. */

@@ -18,7 +18,8 @@ afterEach(async () => {
 
 async function file(name: string, text: string): Promise<string> {
   const p = path.join(dir, name);
-  await writeFile(p, text);
+  // 0600: a token file group or other may read is refused (config-token.ts).
+  await writeFile(p, text, { mode: 0o600 });
   return p;
 }
 

@@ -105,7 +105,7 @@ describe('YAML bombs and deep nesting', () => {
   });
 
   it('an alias bomb in hosts.yaml / platforms.yaml is ATP_CONFIG_YAML at the first alias', async () => {
-    await writeFile(path.join(dir, 'hosts.yaml'), `${aliasBomb(6, 9)}hosts: {}\n`);
+    await writeFile(path.join(dir, 'hosts.yaml'), `${aliasBomb(6, 9)}hosts: {}\n`, { mode: 0o600 });
     await writeFile(path.join(dir, 'platforms.yaml'), `${aliasBomb(6, 9)}platforms: {}\n`);
     for (const load of [loadHosts, loadPlatforms]) {
       const error = await caughtAsync(load({ configDir: dir }));
@@ -116,7 +116,7 @@ describe('YAML bombs and deep nesting', () => {
   });
 
   it('100k nesting levels in hosts.yaml are ATP_CONFIG_YAML naming the line, not a RangeError', async () => {
-    await writeFile(path.join(dir, 'hosts.yaml'), `version: 1\n${'- '.repeat(100_000)}x\n`);
+    await writeFile(path.join(dir, 'hosts.yaml'), `version: 1\n${'- '.repeat(100_000)}x\n`, { mode: 0o600 });
     const error = await caughtAsync(loadHosts({ configDir: dir }));
     expect(error.code).toBe('ATP_CONFIG_YAML');
     expect(error.details).toMatchObject({ line: 2 });

@@ -72,7 +72,7 @@ beforeAll(async () => {
   const knownHosts = path.join(configDir, 'known_hosts');
   await writeFile(knownHosts, `[127.0.0.1]:${sshd.port} ${await sshd.hostPublicKey()}\n`);
   const hosts = ['version: 1', 'hosts:', '  loop:', '    kind: ssh', '    host: 127.0.0.1', `    port: ${sshd.port}`, `    user: ${sshd.user}`, `    identityFile: ${sshd.identityFile}`, `    knownHostsFile: ${knownHosts}`, ''];
-  await writeFile(path.join(configDir, 'hosts.yaml'), hosts.join('\n'));
+  await writeFile(path.join(configDir, 'hosts.yaml'), hosts.join('\n'), { mode: 0o600 });
 }, 120_000);
 
 afterAll(async () => {

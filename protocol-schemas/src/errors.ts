@@ -69,6 +69,9 @@ export const ERROR_CODES = {
   ATP_HUB_CHANNEL: 'A channel the hub connects to (a QEMU virtio-serial chardev socket) could not be opened or dropped; the hub retries with backoff.',
   ATP_HUB_LISTEN: 'A hub listener could not bind its address.',
   ATP_HUB_STORE: 'The hub event store could not read or write its journal; nothing was acknowledged past the failure.',
+  ATP_HUB_LIMIT_PENDING: 'Too many connections were awaiting hello (from this address: the new one was refused; hub-wide: the one waiting longest was closed to make room).',
+  ATP_HUB_FRAME_TIMEOUT: 'A peer began a frame and did not finish it within the frame timeout (a slow sender); the connection was closed.',
+  ATP_HUB_AUTH_THROTTLED: 'Too many refused hellos (bad tokens) came from this address; its connections are refused without a token check until its budget refills.',
 
   // Lab VM (host/src/lab)
   ATP_LAB_PREREQ: 'A prerequisite of the lab VM is missing (binary, Debian package lists); the message lists them with the apt-get install line.',
@@ -124,6 +127,8 @@ export const ERROR_CODES = {
   ATP_CONFIG_HOST_EXISTS: 'A host of that name is already in hosts.yaml (remove it first).',
   ATP_CONFIG_PLATFORM_UNKNOWN: 'No VDI platform of that name in platforms.yaml; the message names the file and lists the known platforms.',
   ATP_CONFIG_PLATFORM_EXISTS: 'A VDI platform of that name is already in platforms.yaml (remove it first).',
+  ATP_CONFIG_FILE_MODE: 'A config file that says where ATP connects and with which keys (hosts.yaml) is not a regular file, or group or other may read or write it; the message names the file, its mode and the fix (chmod 600 FILE).',
+  ATP_SECRET_SOURCE: 'A secret (an agent token, the API token) could not be read from the source given: the file is missing, not a regular file, a symbolic link, readable or writable by group/other (the message gives its mode and chmod 600 FILE), empty or more than one line; standard input was empty; or several sources were given. The message names the source, never the secret.',
   ATP_SSH_CONNECT: 'Could not reach the SSH server (refused, unreachable, name not resolved, handshake timed out or failed).',
   ATP_SSH_AUTH: 'The SSH server refused our key or agent identities (or none was configured).',
   ATP_SSH_KEY_FILE: 'An identity file or known_hosts file could not be read or parsed (missing, encrypted key, no SSH_AUTH_SOCK).',

@@ -156,12 +156,21 @@ function decodeJsonLine(bytes: Uint8Array, utf8: TextDecoder): JsonFrameOutput |
   try {
     return { kind: 'value', value: JSON.parse(text) as unknown };
   } catch (cause) {
-    const preview = text.length > 80 ? `${text.slice(0, 80)}…` : text;
-    return {
-      kind: 'error',
-      error: new AtpError('ATP_FRAME_INVALID_JSON', `frame is not valid JSON: ${preview}`, { cause, details: { length: text.length } }),
-    };
+    return { kind: 'error', error: invalidJson(text, cause) };
   }
+}
+
+/**
+ * ATP_FRAME_INVALID_JSON without the frame's text: a garbled hello holds a
+ * token, and this error goes back to the peer and into logs. V8's message
+ * quotes the input too, so only the position it names is kept.
+ */
+export function invalidJson(text: string, cause: unknown): AtpError {
+  const position = /position (\d+)/.exec(cause instanceof Error ? cause.message : '')?.[1];
+  const at = position === undefined ? '' : ` at character ${position}`;
+  return new AtpError('ATP_FRAME_INVALID_JSON', `frame is not valid JSON${at} (${text.length} characters, not quoted: a frame may hold a secret)`, {
+    details: { length: text.length, ...(position === undefined ? {} : { position: Number(position) }) },
+  });
 }
 
 const utf8Encoder = new TextEncoder();

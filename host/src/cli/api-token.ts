@@ -3,7 +3,8 @@
  * `--api-token-file FILE` (mode 0600, one line), else $ATP_API_TOKEN, else
  * the token kept in CONFIG_DIR/api-token, made (24 random bytes, base64url,
  * 0600, written atomically) the first time. The token is never printed:
- * serve prints where it is. Files readable by group or other are refused.
+ * serve prints where it is. Files readable by group or other are refused
+ * (ATP_SECRET_SOURCE naming the file, its mode and `chmod 600 FILE`).
  */
 import { randomBytes } from 'node:crypto';
 import { mkdir, rename, writeFile } from 'node:fs/promises';
@@ -25,7 +26,7 @@ export interface ApiToken {
 const refusal =
   (file: string) =>
   (why: string, cause?: unknown): AtpError =>
-    new AtpError('ATP_SCHEMA_INVALID', `API token file ${file}: ${why}`, { details: { field: 'api-token-file', file }, ...(cause === undefined ? {} : { cause }) });
+    new AtpError('ATP_SECRET_SOURCE', `API token file ${file}: ${why}`, { details: { field: 'api-token-file', file }, ...(cause === undefined ? {} : { cause }) });
 
 export async function apiToken(options: { file?: string; location?: ConfigLocation; env?: NodeJS.ProcessEnv } = {}): Promise<ApiToken> {
   if (options.file !== undefined) return { token: await readSecretLine(options.file, MAX_BYTES, refusal(options.file)), source: options.file, created: false };

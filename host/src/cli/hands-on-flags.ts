@@ -11,6 +11,8 @@ export interface TargetFlags {
   qmp?: string;
   agent?: string;
   token?: string;
+  tokenFile?: string;
+  tokenStdin?: boolean;
   agentId?: string;
   timeout?: string;
 }
@@ -26,7 +28,9 @@ export function addTargetOptions(cmd: Command): Command {
     .option('--config-dir <dir>', 'with --vm: config directory holding hosts.yaml')
     .option('--qmp <socket>', "a running VM's QMP unix socket, with --agent and --token")
     .option('--agent <endpoint>', 'with --qmp: where the agent reaches the hub: virtio:SOCKET, tcp:PORT or ws:PORT')
-    .option('--token <token>', 'the token the agent presents')
+    .option('--token-file <file>', 'the token the agent presents, from a file (mode 0600, one line); or --token-stdin, or $ATP_TOKEN')
+    .option('--token-stdin', 'read the agent token from the first line of standard input (interactive reads its commands after it)')
+    .option('--token <token>', 'the token the agent presents (visible in ps: prefer --token-file, --token-stdin or $ATP_TOKEN)')
     .option('--agent-id <id>', 'with --qmp and a tcp/ws endpoint: the agent to observe (default: the first that connects)')
     .option('--timeout <seconds>', 'how long to wait for the agent (default 120)');
 }

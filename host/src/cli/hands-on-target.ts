@@ -5,6 +5,9 @@
  *  - `--lab`: boots a lab VM (labOpener, its own random token), stopped on close;
  *  - `--vm NAME[@HOST] --token T`: a running libvirt domain (libvirtOpener), left running;
  *  - `--qmp SOCKET --agent virtio:SOCKET|tcp:PORT|ws:PORT --token T`: a running VM (qmpOpener).
+ * The token T comes from --token-file (0600), --token-stdin, $ATP_TOKEN or
+ * --token (with a warning): `withHandsOnToken` reads it (secret-source.ts)
+ * and gives the command an io that never prints it.
  *
  * The checks mirror `atp-host verify`'s for one VM (verify-options.ts belongs to
  * verify; these are copies so the two commands' flags can move independently).
@@ -20,6 +23,7 @@ import { labOpener, libvirtOpener, parseVmRef, qmpOpener, type Target, type Targ
 import { LAB_INPUT_PROFILES, LAB_KEYBOARDS, type LabInputProfile, type LabKeyboard } from '../lab/index.js';
 import type { TargetFlags } from './hands-on-flags.js';
 import type { CliIo } from './program.js';
+import { agentTokenOf, redactingIo, tokenFlagGiven } from './secret-source.js';
 
 export { addTargetOptions, type TargetFlags } from './hands-on-flags.js';
 
@@ -32,13 +36,20 @@ export function handsOnUsage(command: string, message: string, field = 'command 
   return new AtpError('ATP_SCHEMA_INVALID', `${command}: ${message}`, { details: { field } });
 }
 
+/** The flags with the agent token read (not for --lab: it makes its own) and an io that never prints that token. */
+export async function withHandsOnToken<F extends TargetFlags>(command: string, flags: F, io: CliIo): Promise<{ flags: F; io: CliIo }> {
+  if (flags.lab === true) return { flags, io };
+  const token = await agentTokenOf(flags, { env: process.env, ...(io.input === undefined ? {} : { stdin: io.input }), warn: (line) => io.err(`atp-host ${command}: ${line}\n`) });
+  return { flags: { ...flags, token }, io: redactingIo(io, [token]) };
+}
+
 /** Checks the target flags (without touching anything); throws ATP_SCHEMA_INVALID naming the flag. */
 export function checkTargetFlags(command: string, flags: TargetFlags): void {
   const given = [flags.lab === true ? '--lab' : undefined, flags.vm === undefined ? undefined : '--vm', flags.qmp === undefined ? undefined : '--qmp'].filter((f) => f !== undefined);
   if (given.length !== 1) {
     throw handsOnUsage(command, `give exactly one of --lab, --vm NAME[@HOST] --token T, or --qmp SOCKET --agent ENDPOINT --token T${given.length > 1 ? ` (got ${given.join(', ')})` : ''}`);
   }
-  if (flags.lab === true && (flags.agent !== undefined || flags.token !== undefined)) throw handsOnUsage(command, '--lab sets up its own agent link and token: drop --agent/--token', 'token');
+  if (flags.lab === true && (flags.agent !== undefined || tokenFlagGiven(flags))) throw handsOnUsage(command, '--lab sets up its own agent link and token: drop --agent/--token', 'token');
   if (flags.lab !== true && flags.cacheDir !== undefined) throw handsOnUsage(command, '--cache-dir is for the lab VM: it needs --lab', 'cacheDir');
   if (flags.vm !== undefined) {
     parseVmRef(flags.vm);

@@ -30,7 +30,7 @@ import { failingFindings, formatFinding, formatMs, printable } from '../report/i
 import { parseSuiteText, runSuite, type LoadedSuite, type SuiteRun } from '../scenario/index.js';
 import type { Target } from '../targets/index.js';
 import { formatHubItem } from './event-lines.js';
-import { checkTargetFlags, EXIT_FAILED, EXIT_OK, handsOnSignals, handsOnUsage, openHandsOnTarget, type TargetFlags } from './hands-on-target.js';
+import { checkTargetFlags, withHandsOnToken, EXIT_FAILED, EXIT_OK, handsOnSignals, handsOnUsage, openHandsOnTarget, type TargetFlags } from './hands-on-target.js';
 import { INTERACTIVE_HELP, MAX_LINE_CHARS, parseLine } from './interactive-commands.js';
 import { LineReader } from './line-reader.js';
 import type { CliIo } from './program.js';
@@ -227,7 +227,8 @@ function screenOf(text: string | undefined): ScreenSize | undefined {
 }
 
 /** `atp-host interactive` (interactive-command.ts defines it). */
-export async function interactiveCommand(flags: InteractiveFlags, io: CliIo, setExitCode: (code: number) => void): Promise<void> {
+export async function interactiveCommand(given: InteractiveFlags, rawIo: CliIo, setExitCode: (code: number) => void): Promise<void> {
+  const { flags, io } = await withHandsOnToken('interactive', given, rawIo);
   checkTargetFlags('interactive', flags);
   const screen = screenOf(flags.screen);
   getLayout(flags.layout ?? 'us');

@@ -1,4 +1,8 @@
-/** What the `atp-host lab` commands do (lab.ts defines them and loads this file when one runs). */
+/**
+ * What the `atp-host lab` commands do (lab.ts defines them and loads this file when one runs).
+ * Nothing printed holds a lab VM's agent token or display passwords: the text
+ * and the JSON name the 0600 files that hold them (`--token-file STATE/agent.token`).
+ */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { AtpError } from '@atp/protocol';
 import path from 'node:path';
@@ -18,7 +22,9 @@ import {
   type LabFleetVmStatus,
   type LabStatus,
   type LabUpOptions,
+  type LabState,
   type LabVm,
+  statePaths,
 } from '../lab/index.js';
 import type { CliIo } from './program.js';
 
@@ -76,6 +82,15 @@ function upOptions(flags: UpFlags, io: CliIo): LabUpOptions {
 }
 
 /** One line per fleet VM: name, pid, uuid, agent id, state dir. */
+/** A state as printed: the token's file instead of the token, display endpoints without their passwords (they stay in the 0600 state file). */
+export function printableState(state: LabState): Omit<LabState, 'token'> & { tokenFile: string; stateFile: string } {
+  const { token: _token, display, ...rest } = state;
+  const paths = statePaths(state.stateDir);
+  const bare = (e: { password?: string } | undefined): object | undefined => (e === undefined ? undefined : { ...e, password: e.password === undefined ? undefined : `(in ${paths.stateFile})` });
+  const shown = display === undefined ? undefined : { ...display, spice: bare(display.spice), vnc: bare(display.vnc) };
+  return { ...rest, ...(shown === undefined ? {} : { display: shown as LabState['display'] }), tokenFile: paths.token, stateFile: paths.stateFile };
+}
+
 function fleetLine(vm: LabVm): string {
   return `${path.basename(vm.state.stateDir)}  pid ${vm.state.pid}  uuid ${vm.state.uuid ?? '?'}  agent ${vm.state.agentId}  ${vm.state.stateDir}`;
 }
@@ -101,7 +116,7 @@ async function fleetUp(fleet: { count: number; bootConcurrency: number | undefin
     ...(bootConcurrency ? { bootConcurrency } : {}),
     onVm: (vm) => io.err(`lab: ${path.basename(vm.state.stateDir)} ready in ${(vm.bootMs / 1000).toFixed(1)} s\n`),
   });
-  if (fleet.json) return io.out(`${JSON.stringify(vms.map((vm) => ({ name: path.basename(vm.state.stateDir), bootMs: vm.bootMs, ...vm.state })), null, 2)}\n`);
+  if (fleet.json) return io.out(`${JSON.stringify(vms.map((vm) => ({ name: path.basename(vm.state.stateDir), bootMs: vm.bootMs, ...printableState(vm.state) })), null, 2)}\n`);
   io.out(`${vms.map(fleetLine).join('\n')}\n`);
 }
 
@@ -115,14 +130,14 @@ export async function runLabUp(flags: UpFlags, io: CliIo): Promise<void> {
   if (flags.install) await installPrerequisites((line) => io.err(`lab: ${line}\n`));
   if (count !== undefined) return fleetUp({ count, bootConcurrency, json: flags.json ?? false }, options, io);
   const vm = await labUp(options);
-  if (flags.json) return io.out(`${JSON.stringify({ ...vm.state, bootMs: vm.bootMs, image: vm.image }, null, 2)}\n`);
+  if (flags.json) return io.out(`${JSON.stringify({ ...printableState(vm.state), bootMs: vm.bootMs, image: vm.image }, null, 2)}\n`);
   io.out(
     [
       `lab VM running: pid ${vm.state.pid}, kernel ${vm.image.kernelRelease}, ${vm.state.accel}, ready in ${(vm.bootMs / 1000).toFixed(1)} s${vm.image.reused ? ' (cached image)' : ''}`,
       `  qmp    ${vm.state.sockets.qmp}`,
       `  qga    ${vm.state.sockets.qga}`,
       `  agent  ${vm.state.sockets.agent}${vm.hello ? ` (agent ${vm.hello.agentId} said hello)` : ''}`,
-      `  token  ${vm.state.token}`,
+      `  token  in ${statePaths(vm.state.stateDir).token} (mode 0600: --token-file)`,
       `  console ${vm.state.console}`,
       '',
     ].join('\n'),
@@ -139,7 +154,8 @@ export async function runLabDown(flags: CommonFlags, io: CliIo): Promise<void> {
 
 export async function runLabStatus(flags: CommonFlags & { json?: boolean }, io: CliIo): Promise<void> {
   const { single: status, vms } = await labFleetStatus(flags.stateDir ? { stateDir: flags.stateDir } : {});
-  if (flags.json) return io.out(`${JSON.stringify(vms.length > 0 ? { ...status, fleet: vms } : status, null, 2)}\n`);
+  const shown = <T extends { state?: LabState | undefined }>(s: T): T | (Omit<T, 'state'> & { state: ReturnType<typeof printableState> }) => (s.state === undefined ? s : { ...s, state: printableState(s.state) });
+  if (flags.json) return io.out(`${JSON.stringify(vms.length > 0 ? { ...shown(status), fleet: vms.map((v) => ({ ...v, status: shown(v.status) })) } : shown(status), null, 2)}\n`);
   // With only a fleet here, the single VM's "not running" would read as the fleet's.
   if (status.state || vms.length === 0) io.out(singleStatusLine(status));
   if (vms.length > 0) io.out(`lab fleet: ${vms.filter((v) => v.status.running).length} of ${vms.length} VMs running\n${vms.map(fleetStatusLine).join('\n')}\n`);

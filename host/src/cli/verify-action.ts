@@ -11,13 +11,14 @@ import { HostConnections, type InjectorChoice, type TargetOpener } from '../targ
 import type { CliIo } from './program.js';
 import { parseFleetFlags, type FleetFlags, type FleetSettings } from './verify-fleet-options.js';
 import { parseInjectorFlags, type InjectorFlags } from './injector-flags.js';
+import { agentTokenOf, redactingIo, tokenFlagGiven, type AgentTokenFlags } from './secret-source.js';
 import { verifyPlatformSuite } from './verify-platform-suite.js';
 import { openers, type TargetFlags } from './verify-targets.js';
 import { HOST_VERSION, labAgentOptions, labInputOptions, parseReportSpecs, verifyUsage, vmFlagProblem, type ReportSpec } from './verify-options.js';
 
 export const EXIT_FAILED = 1;
 
-export interface VerifyFlags extends FleetFlags, TargetFlags, InjectorFlags {
+export interface VerifyFlags extends FleetFlags, TargetFlags, InjectorFlags, AgentTokenFlags {
   layout?: string;
   rate?: string;
   closedLoop?: boolean | string;
@@ -44,7 +45,7 @@ async function prepare(files: string[], flags: VerifyFlags): Promise<Prepared> {
     throw verifyUsage('give either --lab, --vm NAME[@HOST] or --vms SELECTOR[@HOST] with --token, --platform NAME [--pool POOL] with --token, or --qmp SOCKET with --agent and --token');
   }
   if (flags.qmp !== undefined && (flags.agent === undefined || flags.token === undefined)) throw verifyUsage('--qmp needs --agent virtio:SOCKET|tcp:PORT|ws:PORT and --token T');
-  if (flags.lab === true && (flags.agent !== undefined || flags.token !== undefined)) throw verifyUsage('--lab sets up its own agent link and token: drop --agent/--token');
+  if (flags.lab === true && (flags.agent !== undefined || tokenFlagGiven(flags))) throw verifyUsage('--lab sets up its own agent link and token: drop --agent/--token');
   if (flags.agent !== undefined) parseAgentEndpoint(flags.agent);
   const fleet = parseFleetFlags(flags);
   if (fleet.count !== undefined && flags.lab !== true) throw verifyUsage('--count boots that many lab VMs: it needs --lab');
@@ -98,8 +99,22 @@ async function platformSuiteIn(files: readonly string[], io: CliIo): Promise<Loa
   return v2;
 }
 
-/** `atp-host verify` (verify.ts defines it): runs the suites and says the exit code. */
-export async function verify(files: string[], flags: VerifyFlags, io: CliIo, onProcess: boolean): Promise<number> {
+/** `atp-host verify` (verify.ts defines it): reads the agent token (secret-source.ts), then runs with it kept out of what it prints. */
+export async function verify(files: string[], given: VerifyFlags, rawIo: CliIo, onProcess: boolean): Promise<number> {
+  let token: string | undefined;
+  try {
+    // --lab makes its own tokens: $ATP_TOKEN is not read, and a token flag is refused below.
+    if (given.lab !== true) token = await agentTokenOf(given, { env: process.env, ...(rawIo.input === undefined ? {} : { stdin: rawIo.input }), warn: (line) => rawIo.err(`atp-host verify: ${line}\n`) });
+  } catch (error) {
+    if (!isAtpError(error)) throw error;
+    rawIo.err(`atp-host verify: ${error.code}: ${error.message}\n`);
+    return 2;
+  }
+  const flags: VerifyFlags = given.lab === true ? given : { ...given, token };
+  return verifyWithToken(files, flags, redactingIo(rawIo, [token]), onProcess);
+}
+
+async function verifyWithToken(files: string[], flags: VerifyFlags, io: CliIo, onProcess: boolean): Promise<number> {
   const isTty = (stream: NodeJS.WriteStream): boolean => onProcess && stream.isTTY === true;
   const v2 = await platformSuiteIn(files, io);
   if (typeof v2 === 'number') return v2;

@@ -41,7 +41,7 @@ export function vmFlagProblem(flags: { vm?: string; vms?: string; lab?: boolean;
     if (flags.vm !== undefined) return '--platform picks VMs from the platform: select them with --pool and/or --vms SELECTOR, not --vm';
     if (flags.lab === true || flags.qmp !== undefined) return 'give one of --lab, --platform or --qmp';
     if (flags.agent !== undefined) return "--platform reaches each agent through its domain's org.atp.agent.0 channel: drop --agent";
-    if (flags.token === undefined) return '--platform needs --token T (the token the pool\'s guest agents present)';
+    if (flags.token === undefined) return '--platform needs --token T (the token the pool\'s guest agents present); from --token-file FILE, --token-stdin or $ATP_TOKEN';
     return undefined;
   }
   if (flags.vm !== undefined && flags.vms !== undefined) return 'give either --vm NAME[@HOST] or --vms GLOB[@HOST], not both';
@@ -49,7 +49,7 @@ export function vmFlagProblem(flags: { vm?: string; vms?: string; lab?: boolean;
   if (flags.vm === undefined && flags.vms === undefined) return undefined;
   if (flags.lab === true || flags.qmp !== undefined) return `give one of --lab, ${flag} or --qmp`;
   if (flags.agent !== undefined) return `${flag} reaches the agent through the domain's org.atp.agent.0 channel: drop --agent`;
-  if (flags.token === undefined) return `${flag} needs --token T (the token the guest agent presents)`;
+  if (flags.token === undefined) return `${flag} needs --token T (the token the guest agent presents); from --token-file FILE, --token-stdin or $ATP_TOKEN`;
   return undefined;
 }
 

@@ -37,7 +37,7 @@ const NOT_WITH_V2 = ['lab', 'vm', 'vms', 'qmp', 'agent', 'count', 'loop', 'durat
 export function platformSuiteFlagProblem(flags: Record<string, unknown>): string | undefined {
   const given = NOT_WITH_V2.filter((f) => flags[f] !== undefined && flags[f] !== false);
   if (given.length > 0) return `a version 2 suite names its platform and pool (target:); drop ${given.map((f) => `--${f.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`).join(', ')}`;
-  if (flags['token'] === undefined) return 'a version 2 suite needs --token T (the token the pool\'s guest agents present)';
+  if (flags['token'] === undefined) return 'a version 2 suite needs --token T (the token the pool\'s guest agents present); from --token-file FILE, --token-stdin or $ATP_TOKEN';
   return undefined;
 }
 

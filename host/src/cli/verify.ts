@@ -17,6 +17,8 @@
  *    VMs of an OCloudView platform (platforms.yaml), of one desk pool or all,
  *    each placed on its hypervisor and opened as a libvirt target
  *    (targets/platform.ts).
+ * The agent token (T above) comes from --token-file FILE (0600), --token-stdin,
+ * $ATP_TOKEN or --token T (with a warning: ps shows it); secret-source.ts reads it.
  * Fleet flags: --concurrent N VMs at once, --loop N rounds or --duration 30m,
  * --on-failure continue|stop-all|fail-fast (run/engine.ts says what each does).
  * Every suite is loaded and planned before anything boots, so a bad suite fails
@@ -68,7 +70,9 @@ export function registerVerifyCommand(program: Command, io: CliIo, hooks: Verify
     .option('--config-dir <dir>', 'with --vm/--vms/--platform: config directory holding hosts.yaml and platforms.yaml')
     .option('--qmp <socket>', "the VM's QMP unix socket")
     .option('--agent <endpoint>', 'where the agent reaches the hub: virtio:SOCKET, tcp:PORT or ws:PORT')
-    .option('--token <token>', 'the token the agent presents')
+    .option('--token-file <file>', 'the token the agents present, from a file (mode 0600, one line); or --token-stdin, or $ATP_TOKEN')
+    .option('--token-stdin', 'read the agent token from the first line of standard input')
+    .option('--token <token>', 'the token the agent presents (visible in ps: prefer --token-file, --token-stdin or $ATP_TOKEN)')
     .option('--agent-id <id>', 'with --qmp and a tcp/ws endpoint: the agent to observe with (default: the first that connects)')
     .option('--timeout <seconds>', 'how long to wait for the agent (default 120)')
     .option('--layout <name>', "the guest's keyboard layout for text (overrides the suites')")

@@ -19,7 +19,7 @@ import { AtpError, isAtpError } from '@atp/protocol';
 import type { AgentHub, HubItem } from '../hub/index.js';
 import type { Target } from '../targets/index.js';
 import { describeAgent, formatHubItem } from './event-lines.js';
-import { checkTargetFlags, EXIT_OK, handsOnSignals, handsOnUsage, openHandsOnTarget, type TargetFlags } from './hands-on-target.js';
+import { checkTargetFlags, withHandsOnToken, EXIT_OK, handsOnSignals, handsOnUsage, openHandsOnTarget, type TargetFlags } from './hands-on-target.js';
 import type { CliIo } from './program.js';
 
 /**
@@ -122,7 +122,8 @@ function forMs(text: string | undefined): number | undefined {
 }
 
 /** `atp-host watch` (watch-command.ts defines it). */
-export async function watchCommand(flags: WatchFlags, io: CliIo, setExitCode: (code: number) => void): Promise<void> {
+export async function watchCommand(given: WatchFlags, rawIo: CliIo, setExitCode: (code: number) => void): Promise<void> {
+  const { flags, io } = await withHandsOnToken('watch', given, rawIo);
   checkTargetFlags('watch', flags);
   const duration = forMs(flags.for);
   const signals = handsOnSignals('watch', io);

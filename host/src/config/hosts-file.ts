@@ -1,7 +1,8 @@
 /**
  * Reads and writes hosts.yaml (through yaml-config.ts: a missing file is an
  * empty config, errors carry file:line:col, writes keep comments and are
- * atomic, mode 0600) and applies each host's defaults.
+ * atomic, mode 0600; a file group or other may read or write is refused,
+ * ATP_CONFIG_FILE_MODE) and applies each host's defaults.
  */
 import path from 'node:path';
 import type { Document } from 'yaml';
@@ -90,7 +91,7 @@ hosts:
     kind: local
 `;
 
-const HOSTS_KIND: ConfigFileKind<typeof hostsFileSchema> = { what: 'hosts config', schema: hostsFileSchema, section: 'hosts', defaultText: DEFAULT_HOSTS_YAML };
+const HOSTS_KIND: ConfigFileKind<typeof hostsFileSchema> = { what: 'hosts config', schema: hostsFileSchema, section: 'hosts', defaultText: DEFAULT_HOSTS_YAML, private: true };
 
 export { writeFileAtomic };
 

@@ -4,10 +4,14 @@
  * (file:line:col); a schema problem → ATP_SCHEMA_INVALID naming the file, each
  * field's path and its line:col. Writing edits the YAML document (comments
  * survive), validates the result and replaces the file atomically (temp file in
- * the same directory, mode 0600, rename).
+ * the same directory, mode 0600, rename). A kind marked `private` (hosts.yaml:
+ * it says which hosts ATP reaches over SSH and with which keys) must be a
+ * regular file that group and other may neither read nor write, else
+ * ATP_CONFIG_FILE_MODE names the file, its mode and `chmod 600 FILE`.
  */
 import { randomBytes } from 'node:crypto';
-import { chmod, mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { chmod, mkdir, open, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { z } from 'zod';
 import { Document, isCollection, isMap, isScalar, LineCounter, parseDocument, visit } from 'yaml';
@@ -21,19 +25,40 @@ export interface ConfigFileKind<S extends z.ZodType> {
   section: string;
   /** The commented file written when there is none. */
   defaultText: string;
+  /** Refuse the file unless it is regular and private to its owner (mode 0600 or stricter). */
+  private?: boolean;
 }
 
 export const configReadError = (file: string, cause: unknown): AtpError =>
   new AtpError('ATP_CONFIG_READ', `${file}: ${cause instanceof Error ? cause.message : String(cause)}`, { cause, details: { file } });
 
-export async function readConfigDocument(file: string, section: string): Promise<{ doc: Document; lines: LineCounter; exists: boolean }> {
-  let text: string;
+/** The file's text, or undefined when it does not exist; `privateFile` applies the mode rule. */
+async function readConfigText(file: string, privateFile: boolean): Promise<string | undefined> {
   try {
-    text = await readFile(file, 'utf8');
+    if (!privateFile) return await readFile(file, 'utf8');
+    // O_NONBLOCK: a FIFO in its place cannot hang the open; the checks are on the file opened.
+    const handle = await open(file, constants.O_RDONLY | constants.O_NONBLOCK);
+    try {
+      const stat = await handle.stat();
+      const mode = (stat.mode & 0o777).toString(8).padStart(4, '0');
+      if (!stat.isFile()) throw new AtpError('ATP_CONFIG_FILE_MODE', `${file}: is not a regular file`, { details: { file } });
+      if ((stat.mode & 0o077) !== 0) {
+        throw new AtpError('ATP_CONFIG_FILE_MODE', `${file}: group or other may read or write it (mode ${mode}); it names the hosts and keys ATP connects with: run chmod 600 ${file}`, { details: { file, mode } });
+      }
+      return await handle.readFile('utf8');
+    } finally {
+      await handle.close();
+    }
   } catch (cause) {
-    if ((cause as NodeJS.ErrnoException).code === 'ENOENT') return { doc: new Document({ [section]: {} }), lines: new LineCounter(), exists: false };
+    if (cause instanceof AtpError) throw cause;
+    if ((cause as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
     throw configReadError(file, cause);
   }
+}
+
+export async function readConfigDocument(file: string, section: string, options: { private?: boolean } = {}): Promise<{ doc: Document; lines: LineCounter; exists: boolean }> {
+  const text = await readConfigText(file, options.private === true);
+  if (text === undefined) return { doc: new Document({ [section]: {} }), lines: new LineCounter(), exists: false };
   const lines = new LineCounter();
   let doc: Document;
   try {
@@ -118,7 +143,7 @@ function tooDeepError(text: string, file: string, cause: unknown): AtpError {
 }
 
 export async function loadConfigFile<S extends z.ZodType>(kind: ConfigFileKind<S>, file: string): Promise<{ exists: boolean; value: z.output<S> }> {
-  const { doc, lines, exists } = await readConfigDocument(file, kind.section);
+  const { doc, lines, exists } = await readConfigDocument(file, kind.section, { private: kind.private === true });
   return { exists, value: validateConfigDocument(kind, doc, lines, file) };
 }
 
@@ -138,7 +163,7 @@ export async function writeFileAtomic(file: string, text: string): Promise<void>
 
 /** Writes the commented default file unless it exists; resolves with whether it wrote. */
 export async function initConfigFile<S extends z.ZodType>(kind: ConfigFileKind<S>, file: string): Promise<{ file: string; created: boolean }> {
-  const { exists } = await readConfigDocument(file, kind.section);
+  const { exists } = await readConfigDocument(file, kind.section, { private: kind.private === true });
   if (exists) return { file, created: false };
   await writeFileAtomic(file, kind.defaultText);
   return { file, created: true };
@@ -149,7 +174,7 @@ export async function initConfigFile<S extends z.ZodType>(kind: ConfigFileKind<S
  * the validated value before, validates the result and writes it.
  */
 export async function editConfigFile<S extends z.ZodType>(kind: ConfigFileKind<S>, file: string, change: (doc: Document, before: z.output<S>) => void): Promise<z.output<S>> {
-  const read = await readConfigDocument(file, kind.section);
+  const read = await readConfigDocument(file, kind.section, { private: kind.private === true });
   const doc = read.exists ? read.doc : parseDocument(kind.defaultText);
   const before = validateConfigDocument(kind, doc, read.lines, file);
   if (!isCollection(doc.get(kind.section, true))) doc.set(kind.section, doc.createNode({}));

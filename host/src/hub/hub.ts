@@ -17,6 +17,7 @@ import { IdentityBindings, type ChannelBinding, type SessionIdentity, type VmBin
 import { ClockTracker } from './clock-tracker.js';
 import { dedupeBatch } from './dedupe.js';
 import { resolveLimits, type HubLimits } from './limits.js';
+import { ListenerGuard } from './listener-guard.js';
 import { newCounters, type HubCounters, type HubMetrics } from './metrics.js';
 import { RefusalLog, type HubRefusal } from './refusals.js';
 import { Session, type SessionHost, type SessionState, type SessionTiming } from './session.js';
@@ -89,6 +90,7 @@ export class AgentHub implements SessionHost {
   private readonly clockNow: () => number;
   private readonly listeners: Listener[] = [];
   private readonly connections = new Set<Session>();
+  private readonly guard: ListenerGuard;
   private readonly byAgent = new Map<string, Session>();
   /** Highest seq accepted per agent and boot (committed or in flight). */
   private readonly accepted = new Map<string, number | null>();
@@ -109,6 +111,7 @@ export class AgentHub implements SessionHost {
     this.timing = { ...DEFAULT_SESSION_TIMING, ...options.timing };
     this.store = options.store ?? new MemoryEventStore();
     this.clockNow = options.now ?? ((): number => performance.timeOrigin + performance.now());
+    this.guard = new ListenerGuard(this.limits, this.counters, () => this.connections);
   }
 
   /** Creates a hub and opens (restores) its store; add listeners next. */
@@ -123,14 +126,15 @@ export class AgentHub implements SessionHost {
   }
 
   async listenTcp(options: { host?: string; port?: number } = {}): Promise<TcpListener> {
-    const listener = new TcpListener({ ...options, maxFrameBytes: this.limits.maxFrameBytes });
+    const { maxFrameBytes, maxHelloBytes } = this.limits;
+    const listener = new TcpListener({ ...options, maxFrameBytes, maxHelloBytes });
     await this.addListener(listener);
     return listener;
   }
 
   async listenWs(options: { host?: string; port?: number; path?: string } = {}): Promise<WsListener> {
-    const { maxFrameBytes, wsMaxPayloadBytes } = this.limits;
-    const listener = new WsListener({ ...options, maxFrameBytes, wsMaxPayloadBytes });
+    const { maxFrameBytes, wsMaxPayloadBytes, maxHelloBytes } = this.limits;
+    const listener = new WsListener({ ...options, maxFrameBytes, wsMaxPayloadBytes, maxHelloBytes });
     await this.addListener(listener);
     return listener;
   }
@@ -261,13 +265,15 @@ export class AgentHub implements SessionHost {
   metrics(): HubMetrics {
     const badFramesTotal = Object.values(this.counters.badFrames).reduce((a, b) => a + b, 0);
     const sessionsActive = [...this.connections].filter((s) => s.state === 'active').length;
-    return { ...this.counters, badFrames: { ...this.counters.badFrames }, connectionsActive: this.connections.size, sessionsActive, badFramesTotal };
+    const { awaitingHello: connectionsAwaitingHello, throttledAddresses } = this.guard;
+    return { ...this.counters, badFrames: { ...this.counters.badFrames }, cuts: { ...this.counters.cuts }, connectionsActive: this.connections.size, sessionsActive, badFramesTotal, connectionsAwaitingHello, throttledAddresses };
   }
 
   /** Ends every session (with a `disconnected` notice each), stops the listeners, finishes the streams, closes the store. */
   async close(): Promise<void> {
     if (this.isClosed) return;
     this.isClosed = true;
+    this.guard.stop();
     const closing = new AtpError('ATP_HUB_CLOSED', 'the hub is shutting down');
     for (const s of [...this.connections]) s.fail(closing);
     this.acks.clear();
@@ -281,6 +287,7 @@ export class AgentHub implements SessionHost {
   async abort(): Promise<void> {
     if (this.isClosed) return;
     this.isClosed = true;
+    this.guard.stop();
     for (const s of [...this.connections]) s.drop();
     this.acks.clear();
     await Promise.all(this.listeners.map((l) => l.close()));
@@ -290,10 +297,16 @@ export class AgentHub implements SessionHost {
   // ---- SessionHost ----
 
   identify(session: Session, hello: HelloBody): SessionIdentity | AtpError {
+    // A throttled address gets no token check and no refusal record: that is what a flood would burn.
+    const throttled = this.guard.helloArrived(session);
+    if (throttled !== undefined) return throttled;
     const identity = this.bindings.identify(hello, session.channel);
     if (!(identity instanceof AtpError)) return identity;
     if (identity.code === 'ATP_HUB_IDENTITY') this.counters.identityRefusals++;
-    else this.counters.authFailures++;
+    else {
+      this.counters.authFailures++;
+      this.guard.authRefused(session);
+    }
     const { transport, remote } = session.connection;
     const key = typeof identity.details['key'] === 'string' ? identity.details['key'] : session.channel?.key;
     this.refused.add({ at: this.now(), code: identity.code, message: identity.message, key, agentId: hello.agentId, vmUuid: hello.vmUuid, transport, remote });
@@ -407,7 +420,7 @@ export class AgentHub implements SessionHost {
   }
 
   disconnected(session: Session): void {
-    this.connections.delete(session);
+    if (this.connections.delete(session)) this.guard.disconnected(session);
   }
 
   // ---- internals ----
@@ -416,19 +429,33 @@ export class AgentHub implements SessionHost {
     if (this.isClosed) throw new AtpError('ATP_HUB_CLOSED', 'the hub is closed');
     await listener.start((connection) => this.accept(connection, channel));
     this.listeners.push(listener);
+    this.guard.start();
   }
 
   private accept(connection: MessageConnection, channel: ChannelBinding | undefined): void {
     this.counters.connections++;
-    const counted = [...this.connections].filter((s) => !s.connection.persistent).length;
+    // Screened in O(1) and refused without a session: a flood must not make each accept dearer.
+    const refusal = this.isClosed ? new AtpError('ATP_HUB_CLOSED', 'the hub is shutting down') : this.guard.screen(connection);
+    if (refusal !== undefined) {
+      this.refuse(connection, refusal);
+      return;
+    }
     const session = new Session(this, connection, channel);
     this.connections.add(session);
-    if (this.isClosed) {
-      session.fail(new AtpError('ATP_HUB_CLOSED', 'the hub is shutting down'));
-    } else if (!connection.persistent && counted >= this.limits.maxSessions) {
-      this.counters.connectionsRefused++;
-      session.fail(new AtpError('ATP_HUB_LIMIT_SESSIONS', `the hub holds its maximum of ${this.limits.maxSessions} connections`, { details: { maxSessions: this.limits.maxSessions } }));
+    this.guard.admitted(session);
+  }
+
+  /** A fatal `error` and a close, for a connection refused before it had a session; counted like a session's cut. */
+  private refuse(connection: MessageConnection, error: AtpError): void {
+    const { code, message } = error;
+    this.counters.cuts[code] = (this.counters.cuts[code] ?? 0) + 1;
+    // Typed literal, no zod pass: the details are this hub's own numbers and strings.
+    const bytes = connection.send({ v: 1, type: 'error', body: { code, message, details: { reason: code, ...error.details }, fatal: true } });
+    if (bytes > 0) {
+      this.counters.framesOut++;
+      this.counters.bytesOut += bytes;
     }
+    connection.close();
   }
 
   private acceptedHigh(agentId: string, bootId: string): number | null {

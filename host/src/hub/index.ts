@@ -1,6 +1,8 @@
 /** The agent hub: listeners, sessions, dedupe, clock offsets, the event store and consumer streams. */
 export * from './types.js';
 export * from './limits.js';
+export * from './admission.js';
+export * from './listener-guard.js';
 export * from './auth.js';
 export * from './bindings.js';
 export * from './refusals.js';

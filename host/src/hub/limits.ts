@@ -23,6 +23,22 @@ export interface HubLimits {
   helloTimeoutMs: number;
   /** A session that sends nothing for this long is closed (pongs count). */
   idleTimeoutMs: number;
+  /**
+   * Most listener connections awaiting hello at once, hub-wide: past it the one
+   * waiting longest is closed (ATP_HUB_LIMIT_PENDING) to make room. Separate from
+   * maxSessions, so idle or unauthenticated sockets cannot fill the hub.
+   */
+  maxPendingHellos: number;
+  /** Most connections awaiting hello from one remote address; a further one is refused (ATP_HUB_LIMIT_PENDING). */
+  maxPendingPerAddress: number;
+  /** Largest first frame (the hello), bytes: what a connection may make the hub buffer before it authenticates. */
+  maxHelloBytes: number;
+  /** A frame begun must end within this, ms (a slow sender is closed with ATP_HUB_FRAME_TIMEOUT). */
+  frameTimeoutMs: number;
+  /** Refused hellos (bad token) one remote address may send in a burst before it is throttled (ATP_HUB_AUTH_THROTTLED). */
+  authFailureBurst: number;
+  /** How fast a throttled address's budget of refused hellos refills, per second. */
+  authFailuresPerSecond: number;
 }
 
 export const DEFAULT_HUB_LIMITS: HubLimits = {
@@ -33,6 +49,12 @@ export const DEFAULT_HUB_LIMITS: HubLimits = {
   messageBurst: 4000,
   helloTimeoutMs: 10_000,
   idleTimeoutMs: 30_000,
+  maxPendingHellos: 512,
+  maxPendingPerAddress: 64,
+  maxHelloBytes: 256 * 1024,
+  frameTimeoutMs: 10_000,
+  authFailureBurst: 20,
+  authFailuresPerSecond: 2,
 };
 
 export function resolveLimits(partial: Partial<HubLimits> = {}): HubLimits {

@@ -5,6 +5,16 @@ export interface HubCounters {
   connections: number;
   /** Connections refused at the session limit. */
   connectionsRefused: number;
+  /** Connections refused because their address already held maxPendingPerAddress awaiting hello. */
+  pendingRefused: number;
+  /** Connections awaiting hello closed to make room once maxPendingHellos waited. */
+  pendingEvicted: number;
+  /** Connections refused up front because their address sent too many bad hellos (ATP_HUB_AUTH_THROTTLED). */
+  authThrottled: number;
+  /** Connections closed because a frame they began did not end within frameTimeoutMs (slow senders). */
+  frameTimeouts: number;
+  /** Every connection or session the hub ended, by reason code (limits, timeouts, bad frames, auth, shutdown). */
+  cuts: Record<string, number>;
   /** Sessions that passed hello and auth. */
   sessionsAdmitted: number;
   authFailures: number;
@@ -44,6 +54,11 @@ export function newCounters(): HubCounters {
   return {
     connections: 0,
     connectionsRefused: 0,
+    pendingRefused: 0,
+    pendingEvicted: 0,
+    authThrottled: 0,
+    frameTimeouts: 0,
+    cuts: {},
     sessionsAdmitted: 0,
     authFailures: 0,
     identityRefusals: 0,
@@ -78,6 +93,10 @@ export interface HubMetrics extends HubCounters {
   connectionsActive: number;
   /** Admitted sessions. */
   sessionsActive: number;
+  /** Listener connections that have not completed hello yet. */
+  connectionsAwaitingHello: number;
+  /** Remote addresses the auth throttle currently remembers. */
+  throttledAddresses: number;
   /** Bad frames, all reasons. */
   badFramesTotal: number;
 }

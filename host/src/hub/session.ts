@@ -116,8 +116,10 @@ export class Session {
   /** Ends the session with an error message (fatal) and closes the connection. */
   fail(error: AtpError): void {
     if (this.state === 'closed') return;
+    this.host.counters.cuts[error.code] = (this.host.counters.cuts[error.code] ?? 0) + 1;
     const details = { reason: error.code, ...error.details };
-    this.send(agentMessage('error', { code: error.code, message: error.message, details: jsonSafe(details), fatal: true }));
+    // Typed literal, no zod pass (a flood's cuts are many): the code is registered by type, the details made JSON-safe.
+    this.send({ v: 1, type: 'error', body: { code: error.code, message: error.message, details: jsonSafe(details), fatal: true } });
     this.connection.close();
     this.finish(error);
   }

@@ -3,8 +3,12 @@
  * socket): NDJSON through NdjsonDecoder and the hub's message codec
  * (message-codec.ts), out through encodeNdjson. A bad
  * frame is reported and decoding stops there: the session closes the
- * connection, so nothing after a broken frame is trusted.
+ * connection, so nothing after a broken frame is trusted. Against slow or
+ * greedy senders it also caps the first frame (the hello: what a peer may make
+ * the hub buffer before it authenticates) and says since when the frame it is
+ * assembling has been unfinished (the hub cuts it past frameTimeoutMs).
  */
+import { performance } from 'node:perf_hooks';
 import type { Duplex } from 'node:stream';
 import { AtpError, NdjsonDecoder, encodeNdjson, type AgentMessage } from '@atp/protocol';
 import { toAgentMessage } from './message-codec.js';
@@ -21,6 +25,18 @@ export function connectionId(kind: TransportKind): string {
 
 type Pending = { kind: 'bytes'; bytes: number } | { kind: 'message'; message: AgentMessage } | { kind: 'bad'; error: AtpError };
 
+/** The error for a first frame (hello) past maxHelloBytes, on any transport. */
+export function helloTooLarge(maxHelloBytes: number, size: number): AtpError {
+  return new AtpError('ATP_FRAME_TOO_LARGE', `first frame (hello) of at least ${size} bytes exceeds the maximum of ${maxHelloBytes} before hello`, {
+    details: { maxBytes: maxHelloBytes, size, frame: 'hello' },
+  });
+}
+
+export interface StreamGuardOptions {
+  /** Largest first frame (hello), bytes; the whole maxFrameBytes when unset. */
+  maxHelloBytes?: number;
+}
+
 export class StreamConnection implements MessageConnection {
   readonly id: string;
   private handlers: ConnectionHandlers | undefined;
@@ -30,6 +46,10 @@ export class StreamConnection implements MessageConnection {
   /** No more messages are reported (bad frame, closing). */
   private stopped = false;
   private closedReported = false;
+  /** Bytes of the first line so far, until its newline arrives (then undefined). */
+  private firstLineBytes: number | undefined = 0;
+  /** When the unfinished frame now buffered began (performance.now()), undefined when none is. */
+  private partialStart: number | undefined;
 
   constructor(
     private readonly socket: Duplex,
@@ -37,6 +57,7 @@ export class StreamConnection implements MessageConnection {
     readonly remote: string,
     readonly persistent: boolean,
     private readonly maxFrameBytes: number,
+    private readonly guard: StreamGuardOptions = {},
   ) {
     this.id = connectionId(transport);
     this.decoder = new NdjsonDecoder({ maxLineBytes: maxFrameBytes });
@@ -63,7 +84,9 @@ export class StreamConnection implements MessageConnection {
     if (this.socket.destroyed) return;
     this.stopped = true;
     this.socket.end();
-    setTimeout(() => this.socket.destroy(), CLOSE_GRACE_MS).unref();
+    // Cleared on close: a flood of refused sockets must not stay referenced by timers for the grace period.
+    const grace = setTimeout(() => this.socket.destroy(), CLOSE_GRACE_MS).unref();
+    this.socket.once('close', () => clearTimeout(grace));
   }
 
   destroy(): void {
@@ -71,10 +94,30 @@ export class StreamConnection implements MessageConnection {
     this.socket.destroy();
   }
 
+  /** Since when (performance.now()) the frame being assembled has been unfinished; undefined between frames. */
+  partialSince(): number | undefined {
+    return this.stopped ? undefined : this.partialStart;
+  }
+
   private onData(chunk: Buffer): void {
     if (this.stopped) return;
     this.emit({ kind: 'bytes', bytes: chunk.length });
-    for (const item of this.decoder.push(chunk)) {
+    if (this.firstLineBytes !== undefined && !this.persistent) {
+      const nl = chunk.indexOf(0x0a);
+      const size = this.firstLineBytes + (nl === -1 ? chunk.length : nl);
+      const max = this.guard.maxHelloBytes ?? this.maxFrameBytes;
+      if (size > max) {
+        this.emit({ kind: 'bad', error: helloTooLarge(max, size) });
+        return;
+      }
+      this.firstLineBytes = nl === -1 ? size : undefined;
+    }
+    const before = this.decoder.buffered;
+    const items = this.decoder.push(chunk);
+    const after = this.decoder.buffered;
+    if (after === 0) this.partialStart = undefined;
+    else if (items.length > 0 || before === 0 || this.partialStart === undefined) this.partialStart = performance.now();
+    for (const item of items) {
       if (this.stopped) return;
       this.emit(item.kind === 'value' ? this.decode(item.value) : { kind: 'bad', error: item.error });
     }

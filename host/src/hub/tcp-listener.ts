@@ -8,6 +8,8 @@ export interface TcpListenerOptions {
   /** 0 picks a free port; read it from `port` after start(). */
   port?: number;
   maxFrameBytes: number;
+  /** Largest first frame (hello), bytes; maxFrameBytes when unset. */
+  maxHelloBytes?: number;
 }
 
 export class TcpListener implements Listener {
@@ -36,7 +38,8 @@ export class TcpListener implements Listener {
       this.sockets.add(socket);
       socket.once('close', () => this.sockets.delete(socket));
       const remote = `${socket.remoteAddress ?? '?'}:${socket.remotePort ?? 0}`;
-      onConnection(new StreamConnection(socket, 'tcp', remote, false, this.options.maxFrameBytes));
+      const { maxFrameBytes, maxHelloBytes } = this.options;
+      onConnection(new StreamConnection(socket, 'tcp', remote, false, maxFrameBytes, maxHelloBytes === undefined ? {} : { maxHelloBytes }));
     });
     await new Promise<void>((resolve, reject) => {
       this.server.once('error', (cause) => reject(listenError(`cannot listen on ${this.host}:${this.options.port ?? 0}`, cause)));

@@ -149,6 +149,12 @@ export interface MessageConnection {
   close(): void;
   /** Drops the connection at once. */
   destroy(): void;
+  /**
+   * Since when (performance.now(), ms) the frame the peer is sending has been
+   * unfinished, or undefined between frames; the hub cuts a connection whose
+   * frame stays unfinished past frameTimeoutMs. Absent: not tracked.
+   */
+  partialSince?(): number | undefined;
 }
 
 /** Something that produces connections: a TCP or WebSocket server, a virtio-serial chardev client. */

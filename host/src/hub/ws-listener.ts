@@ -4,12 +4,17 @@
  * for an error message); frames between maxFrameBytes and that get a proper
  * ATP_FRAME_TOO_LARGE error message. Text-frame UTF-8 is checked by `ws` (close
  * code 1007); both are still reported as bad frames so they are counted.
+ * Given the raw socket (WsListener does), a connection also caps what it
+ * receives before its first message (the hello, maxHelloBytes) and says since
+ * when a frame has been arriving unfinished, so the hub can cut slow senders.
  */
 import type http from 'node:http';
+import { performance } from 'node:perf_hooks';
+import type { Duplex } from 'node:stream';
 import { WebSocketServer, type RawData, type WebSocket } from 'ws';
-import { AtpError, type AgentMessage } from '@atp/protocol';
+import { AtpError, invalidJson, type AgentMessage } from '@atp/protocol';
 import { toAgentMessage } from './message-codec.js';
-import { CLOSE_GRACE_MS, connectionId, listenError } from './stream-connection.js';
+import { CLOSE_GRACE_MS, connectionId, helloTooLarge, listenError } from './stream-connection.js';
 import type { ConnectionHandlers, Listener, MessageConnection } from './types.js';
 
 export interface WsListenerOptions {
@@ -19,7 +24,18 @@ export interface WsListenerOptions {
   path?: string;
   maxFrameBytes: number;
   wsMaxPayloadBytes: number;
+  /** Largest first frame (hello), bytes; maxFrameBytes when unset. */
+  maxHelloBytes?: number;
 }
+
+/** What a WsConnection watches on the socket under the WebSocket (optional: the API's same-port endpoint passes none). */
+export interface WsGuardOptions {
+  raw?: Duplex;
+  maxHelloBytes?: number;
+}
+
+/** Room for WebSocket frame headers and control frames in the bytes counted before hello. */
+const HELLO_FRAMING_SLACK = 1024;
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
@@ -47,7 +63,7 @@ export function decodeWsFrame(bytes: Buffer, isBinary: boolean, maxFrameBytes: n
   try {
     value = JSON.parse(text);
   } catch (cause) {
-    throw new AtpError('ATP_FRAME_INVALID_JSON', `frame is not valid JSON: ${text.slice(0, 80)}`, { cause, details: { length: text.length } });
+    throw invalidJson(text, cause);
   }
   return toAgentMessage(value, source);
 }
@@ -66,13 +82,34 @@ export class WsConnection implements MessageConnection {
   readonly persistent = false;
   private handlers: ConnectionHandlers | undefined;
   private stopped = false;
+  /** Raw bytes received before the first message (undefined once it came). */
+  private beforeHello: number | undefined = 0;
+  /** When raw bytes of a frame not yet complete began arriving (performance.now()). */
+  private partialStart: number | undefined;
 
   constructor(
     private readonly socket: WebSocket,
     readonly remote: string,
     private readonly maxFrameBytes: number,
+    guard: WsGuardOptions = {},
   ) {
-    socket.on('message', (data, isBinary) => this.onFrame(toBuffer(data), isBinary));
+    const maxHelloBytes = guard.maxHelloBytes ?? maxFrameBytes;
+    // Prepended: runs before `ws` parses the chunk, so a frame it completes clears the mark right after.
+    const raw = guard.raw;
+    raw?.prependListener('data', (chunk: Buffer) => {
+      // `ws` would keep buffering the frame up to wsMaxPayloadBytes: past the hello cap, stop reading (the error still goes out).
+      if (!this.onRaw(chunk.length, maxHelloBytes)) raw.pause();
+    });
+    const complete = (): void => {
+      this.partialStart = undefined;
+    };
+    socket.on('ping', complete);
+    socket.on('pong', complete);
+    socket.on('message', (data, isBinary) => {
+      complete();
+      this.beforeHello = undefined;
+      this.onFrame(toBuffer(data), isBinary);
+    });
     socket.on('error', (error) => this.bad(wsErrorToAtp(error)));
     socket.on('close', () => {
       this.stopped = true;
@@ -94,12 +131,28 @@ export class WsConnection implements MessageConnection {
   close(): void {
     this.stopped = true;
     if (this.socket.readyState === this.socket.OPEN || this.socket.readyState === this.socket.CONNECTING) this.socket.close(1000);
-    setTimeout(() => this.socket.terminate(), CLOSE_GRACE_MS).unref();
+    const grace = setTimeout(() => this.socket.terminate(), CLOSE_GRACE_MS).unref();
+    this.socket.once('close', () => clearTimeout(grace));
   }
 
   destroy(): void {
     this.stopped = true;
     this.socket.terminate();
+  }
+
+  partialSince(): number | undefined {
+    return this.stopped ? undefined : this.partialStart;
+  }
+
+  /** Notes raw bytes; false once what came before hello is past the cap (the connection is then failed). */
+  private onRaw(bytes: number, maxHelloBytes: number): boolean {
+    if (this.stopped) return this.beforeHello === undefined || this.beforeHello <= maxHelloBytes + HELLO_FRAMING_SLACK;
+    this.partialStart ??= performance.now();
+    if (this.beforeHello === undefined) return true;
+    this.beforeHello += bytes;
+    if (this.beforeHello <= maxHelloBytes + HELLO_FRAMING_SLACK) return true;
+    this.bad(helloTooLarge(maxHelloBytes, this.beforeHello));
+    return false;
   }
 
   private onFrame(bytes: Buffer, isBinary: boolean): void {
@@ -154,7 +207,8 @@ export class WsListener implements Listener {
     server.on('connection', (socket: WebSocket, request: http.IncomingMessage) => {
       const s = request.socket;
       s.setNoDelay(true);
-      onConnection(new WsConnection(socket, `${s.remoteAddress ?? '?'}:${s.remotePort ?? 0}`, this.options.maxFrameBytes));
+      const { maxFrameBytes, maxHelloBytes } = this.options;
+      onConnection(new WsConnection(socket, `${s.remoteAddress ?? '?'}:${s.remotePort ?? 0}`, maxFrameBytes, { raw: s, ...(maxHelloBytes === undefined ? {} : { maxHelloBytes }) }));
     });
     await new Promise<void>((resolve, reject) => {
       server.once('listening', () => resolve());

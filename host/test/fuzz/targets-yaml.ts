@@ -86,7 +86,7 @@ function configTarget(name: string, fileName: string, seeds: string[], load: (co
       dir = mkdtempSync(path.join(os.tmpdir(), `atp-fuzz-${name}-`));
       return {
         async run(text) {
-          writeFileSync(path.join(dir, fileName), text);
+          writeFileSync(path.join(dir, fileName), text, { mode: 0o600 }); // hosts.yaml must be private
           await load(dir);
           return undefined;
         },
