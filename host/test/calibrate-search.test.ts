@@ -7,24 +7,26 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { searchRate, type SearchOptions } from '../src/calibrate/search.js';
+import { keptRate, searchRate, type SearchOptions } from '../src/calibrate/search.js';
 import { CalibrationStore, calibratedPacing, type Calibration } from '../src/scenario/calibration-store.js';
 import { resolvePacing } from '../src/scenario/pacing-policy.js';
 import { parseScenario } from '@atp/protocol';
 
-const OPTIONS: SearchOptions = { startRate: 30, maxRate: 480, minRate: 5, resolution: 0.15, maxRuns: 10 };
+const OPTIONS: SearchOptions = { startRate: 30, maxRate: 480, minRate: 5, resolution: 0.15, maxRuns: 12, margin: 0.2, confirmations: 2 };
 const threshold = (limit: number) => (rate: number): Promise<{ pass: boolean; result: number }> => Promise.resolve({ pass: rate <= limit, result: rate });
 
 describe('the rate search', () => {
-  it('doubles up to the first failure, bisects to the resolution, and confirms the highest pass', async () => {
+  it('doubles up to the first failure, bisects to the resolution, and keeps a rate 20 % below that edge, confirmed twice', async () => {
     const outcome = await searchRate(threshold(100), OPTIONS);
     expect(outcome.steps.map((s) => [s.phase, s.rate, s.pass])).toEqual([
       ['explore', 30, true], ['explore', 60, true], ['explore', 120, false],
-      ['bisect', 85, true], ['bisect', 101, false], ['bisect', 93, true], ['confirm', 93, true],
+      ['bisect', 85, true], ['bisect', 101, false], ['bisect', 93, true], ['confirm', 74, true], ['confirm', 74, true],
     ]);
-    expect(outcome.rate).toBe(93);
+    expect(outcome.edge).toBe(93);
+    expect(outcome.rate).toBe(74);
     expect(outcome.failedAt).toBe(101);
-    expect(outcome.failedAt ?? 0).toBeLessThanOrEqual((outcome.rate ?? 0) * 1.15);
+    expect(outcome.failedAt ?? 0).toBeLessThanOrEqual((outcome.edge ?? 0) * 1.15);
+    expect(keptRate(93, { margin: 0, minRate: 5 })).toBe(93);
   });
 
   it('halves while the first rates fail, and reports no rate when even the lowest fails', async () => {
@@ -35,22 +37,26 @@ describe('the rate search', () => {
   });
 
   it('stops at maxRate when everything passes, never runs more than maxRuns, and steps down when a confirmation fails', async () => {
+    // No failure up to maxRate: no edge, so maxRate itself is confirmed.
     const all = await searchRate(threshold(10_000), OPTIONS);
     expect(all.rate).toBe(480);
     expect(all.failedAt).toBeUndefined();
     const few = await searchRate(threshold(100), { ...OPTIONS, maxRuns: 4 });
-    expect(few.steps.length).toBeLessThanOrEqual(4);
-    expect(few.steps.at(-1)?.phase).toBe('confirm');
-    // A flaky rate: 93 passes during the bisection but fails its confirmation.
-    let seen93 = 0;
-    const flaky = await searchRate((rate) => Promise.resolve({ pass: rate === 93 ? seen93++ === 0 : rate <= 100, result: rate }), OPTIONS);
-    expect(flaky.steps.filter((s) => s.phase === 'confirm').map((s) => [s.rate, s.pass])).toEqual([[93, false], [80, true]]);
-    expect(flaky.rate).toBe(80);
-    expect(flaky.failedAt).toBe(93);
+    expect(few.steps.map((s) => [s.phase, s.rate])).toEqual([['explore', 30], ['explore', 60], ['confirm', 60], ['confirm', 60]]);
+    // A flaky rate: 74 passes once, then fails its second confirmation; one resolution step lower holds.
+    let seen74 = 0;
+    const flaky = await searchRate((rate) => Promise.resolve({ pass: rate === 74 ? seen74++ === 0 : rate <= 100, result: rate }), OPTIONS);
+    expect(flaky.steps.filter((s) => s.phase === 'confirm').map((s) => [s.rate, s.pass])).toEqual([[74, true], [74, false], [64, true], [64, true]]);
+    expect(flaky.rate).toBe(64);
+    expect(flaky.failedAt).toBe(74);
+    // Out of runs before two confirmations pass: no rate.
+    expect((await searchRate((rate) => Promise.resolve({ pass: rate !== 74 && rate <= 100, result: rate }), { ...OPTIONS, maxRuns: 8 })).rate).toBeUndefined();
   });
 
   it('refuses bad bounds with ATP_SCHEMA_INVALID naming the field', async () => {
-    await expect(searchRate(threshold(1), { ...OPTIONS, maxRuns: 1 })).rejects.toMatchObject({ code: 'ATP_SCHEMA_INVALID', details: { field: 'maxRuns' } });
+    await expect(searchRate(threshold(1), { ...OPTIONS, maxRuns: 2 })).rejects.toMatchObject({ code: 'ATP_SCHEMA_INVALID', details: { field: 'maxRuns' } });
+    await expect(searchRate(threshold(1), { ...OPTIONS, margin: 1 })).rejects.toMatchObject({ code: 'ATP_SCHEMA_INVALID', details: { field: 'margin' } });
+    await expect(searchRate(threshold(1), { ...OPTIONS, confirmations: 0 })).rejects.toMatchObject({ code: 'ATP_SCHEMA_INVALID', details: { field: 'confirmations' } });
     await expect(searchRate(threshold(1), { ...OPTIONS, startRate: 1000 })).rejects.toMatchObject({ code: 'ATP_SCHEMA_INVALID', details: { field: 'startRate' } });
   });
 });

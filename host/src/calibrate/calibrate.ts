@@ -1,6 +1,7 @@
 /**
- * Calibration of one target and injector: the highest open-loop rate at which
- * a verification suite passes with zero defects (search.ts drives the rates;
+ * Calibration of one target and injector: an open-loop rate at which a
+ * verification suite passes with zero defects, kept a margin below the highest
+ * rate that passed once (search.ts drives the rates and says why;
  * every step is a full verification through runSuite on the opened target,
  * with a fresh injector, like the run engine's). The suite types `keys`
  * pseudo-random letters, capitals included (Shift), and expects exactly those
@@ -42,11 +43,22 @@ export interface ProbeResult {
 
 export interface CalibrationOutcome {
   key: CalibrationKey;
+  /** The uncounted first run (see WARM_UP_KEYS). */
+  warmUp: ProbeResult;
   calibration: Calibration;
   steps: SearchStep<ProbeResult>[];
 }
 
 export const DEFAULT_CALIBRATION_KEYS = 200;
+/**
+ * Before the search, WARM_UP_KEYS keystrokes at WARM_UP_RATE, not counted: the
+ * first keys a freshly booted guest sees pay its first-use costs (the agent's
+ * and the kernel's cold paths). Seen on the lab VM: the first run after boot
+ * failed at 40 keys/s with 13 defects, and the same VM passed 150 keys/s once
+ * warm; a search that starts cold keeps a rate far below what the VM does.
+ */
+export const WARM_UP_KEYS = 30;
+export const WARM_UP_RATE = 10;
 
 /** `n` pseudo-random letters, lower and upper case, the same for the same seed. */
 export function calibrationText(n: number, seed: number): string {
@@ -62,6 +74,17 @@ export function calibrationText(n: number, seed: number): string {
 
 export const calibrationSuiteText = (vm: string, keys: number, seed: number): string =>
   `version: 1\nname: calibrate-${seed}\ntarget: { vm: ${JSON.stringify(vm)}, layout: us }\nobserver: agent\ndefaults: { timeoutMs: 10000 }\nsteps:\n  - type: ${JSON.stringify(calibrationText(keys, seed))}\n  - expect: { keys: exact }\n`;
+
+/**
+ * A run at a rate counts as passing only when it verified with zero defects AND
+ * the rate was achieved (within MIN_ACHIEVED): a rate the injector cannot
+ * deliver was not tested. Measured on the lab VM since the agent reads evdev in
+ * its own thread: the guest lost nothing at any rate QMP delivered, and at 480
+ * keys/s nominal QMP achieved 376-417, so what stops the search there is the
+ * injector's own speed, which this rule makes the answer.
+ */
+export const MIN_ACHIEVED = 0.95;
+export const probePasses = (r: ProbeResult): boolean => r.verdict === 'pass' && r.defects === 0 && r.achievedKeysPerS >= MIN_ACHIEVED * r.rate;
 
 /** What one run says: verdict, defects (findings other than infrastructure errors), achieved rate, latency. */
 export function probeResult(rate: number, run: SuiteRun): ProbeResult {
@@ -117,10 +140,18 @@ export async function calibrateTarget(target: Target, options: CalibrateOptions)
     if (run.report.verdict === 'error') {
       throw new AtpError('ATP_CALIBRATE_FAILED', `${target.label} (${name}): the run at ${rate} keys/s ended with an error: ${run.report.error?.code ?? ''} ${run.report.error?.message ?? ''}`, { details: { vm: target.label, injector: name, rate } });
     }
-    options.log?.(`${target.label} ${name} ${rate} keys/s: ${result.verdict}, ${result.defects} defect(s), achieved ${result.achievedKeysPerS} keys/s, p50 ${result.latencyP50Ms ?? '-'} ms`);
+    const short = result.achievedKeysPerS < MIN_ACHIEVED * rate ? ` (not achieved: the ${name} injector could not send faster)` : '';
+    options.log?.(`${target.label} ${name} ${rate} keys/s: ${result.verdict}, ${result.defects} defect(s), achieved ${result.achievedKeysPerS} keys/s${short}, p50 ${result.latencyP50Ms ?? '-'} ms`);
     await sleep(300); // let the guest's last events and the hub's acks settle before the next run
-    return { pass: result.verdict === 'pass' && result.defects === 0, result };
+    return { pass: probePasses(result), result };
   };
+  const warm = await verifyAtRate(target, options.injector, WARM_UP_RATE, { keys: WARM_UP_KEYS, seed: 1, ...(options.signal === undefined ? {} : { signal: options.signal }) });
+  const warmUp = probeResult(WARM_UP_RATE, warm.run);
+  if (warm.run.report.verdict === 'error') {
+    throw new AtpError('ATP_CALIBRATE_FAILED', `${target.label} (${warm.injectorName}): the warm-up run ended with an error: ${warm.run.report.error?.code ?? ''} ${warm.run.report.error?.message ?? ''}`, { details: { vm: target.label, injector: warm.injectorName, rate: WARM_UP_RATE } });
+  }
+  options.log?.(`${target.label} ${warm.injectorName} warm-up, ${WARM_UP_KEYS} keys at ${WARM_UP_RATE} keys/s (not counted): ${warmUp.verdict}, ${warmUp.defects} defect(s)`);
+  await sleep(300);
   const outcome = await searchRate(probe, search);
   const key = calibrationKey(target, injectorName);
   const confirmed = outcome.confirmed;
@@ -133,6 +164,7 @@ export async function calibrateTarget(target: Target, options: CalibrateOptions)
   const calibration: Calibration = {
     ...key,
     rateKeysPerS: outcome.rate,
+    ...(outcome.edge === undefined ? {} : { edgeKeysPerS: outcome.edge }),
     achievedKeysPerS: confirmed.achievedKeysPerS,
     ...(confirmed.latencyP50Ms === undefined ? {} : { latencyP50Ms: confirmed.latencyP50Ms }),
     ...(confirmed.latencyP99Ms === undefined ? {} : { latencyP99Ms: confirmed.latencyP99Ms }),
@@ -140,5 +172,5 @@ export async function calibrateTarget(target: Target, options: CalibrateOptions)
     suite: options.suiteText === undefined ? `generated: ${options.keys ?? DEFAULT_CALIBRATION_KEYS} letters` : 'given',
     measuredAt: new Date().toISOString(),
   };
-  return { key, calibration, steps: outcome.steps };
+  return { key, warmUp, calibration, steps: outcome.steps };
 }

@@ -1,10 +1,13 @@
 /**
  * `atp-host calibrate (--lab [--lab-input desktop --lab-keyboard virtio] | --vm NAME[@HOST] --token T)
- *  [--injector qmp|spice|vnc] [--keys N] [--start-rate R] [--max-rate R] [--max-runs N]`:
+ *  [--injector qmp|spice|vnc] [--keys N] [--start-rate R] [--max-rate R] [--max-runs N]
+ *  [--margin F] [--confirmations N]`:
  * finds the highest open-loop rate (keystrokes/s) at which a verification
- * suite passes with zero defects on that VM through that injector (doubling,
- * then bisection, every step a full verification, then a confirming run:
- * host/src/calibrate/), prints it with the latency of the confirming run, and
+ * suite passes with zero defects on that VM through that injector, and the
+ * injector achieves that rate (after an uncounted warm-up run; doubling,
+ * then bisection, every step a full verification: the edge), keeps a rate
+ * `margin` below that edge that passes `confirmations` runs in a row
+ * (host/src/calibrate/), prints both with the latency of the last run, and
  * stores it in calibrations.json in the config dir (calibration-store.ts), so a
  * suite can say `defaults: { rate: calibrated }`. Exit 0 with a rate, 1 when no
  * rate passed, 2 for a usage error, 3 when the VM could not be used.
@@ -30,6 +33,8 @@ interface CalibrateFlags extends InjectorFlags {
   maxRate?: string;
   maxRuns?: string;
   resolution?: string;
+  margin?: string;
+  confirmations?: string;
   store?: boolean;
   json?: boolean;
 }
@@ -47,8 +52,10 @@ export function registerCalibrateCommand(program: Command, io: CliIo, setExitCod
     .option('--start-rate <keys/s>', 'first rate tried (default 30)')
     .option('--min-rate <keys/s>', 'lowest rate tried (default 5)')
     .option('--max-rate <keys/s>', 'highest rate tried (default 480)')
-    .option('--max-runs <n>', 'most verification runs, the confirming one included (default 10)')
+    .option('--max-runs <n>', 'most verification runs, the confirming ones included (default 12)')
     .option('--resolution <fraction>', 'stop bisecting when the failing rate is within this fraction of the passing one (default 0.15)')
+    .option('--margin <fraction>', 'keep a rate this fraction below the highest rate that passed once, the edge (default 0.2)')
+    .option('--confirmations <n>', 'runs in a row that must pass at the kept rate (default 2)')
     .option('--no-store', 'print the rate without storing it')
     .option('--json', 'print the calibration and every run as JSON')
     .action(async (flags: CalibrateFlags) => setExitCode(await calibrate(flags, io)));
@@ -78,6 +85,9 @@ async function calibrate(flags: CalibrateFlags, io: CliIo): Promise<number> {
     numbers.maxRate = numberFlag(flags.maxRate, '--max-rate', false);
     numbers.maxRuns = numberFlag(flags.maxRuns, '--max-runs', true);
     numbers.resolution = numberFlag(flags.resolution, '--resolution', false);
+    numbers.confirmations = numberFlag(flags.confirmations, '--confirmations', true);
+    // 0 is a valid margin (keep the edge itself).
+    numbers.margin = flags.margin === undefined ? undefined : flags.margin.trim() === '0' ? 0 : numberFlag(flags.margin, '--margin', false);
     numbers.timeout = numberFlag(flags.timeout, '--timeout', false);
   } catch (error) {
     throw usage((error as Error).message, String((error as { flag?: string }).flag ?? 'flags'));
@@ -121,7 +131,7 @@ async function calibrate(flags: CalibrateFlags, io: CliIo): Promise<number> {
     const target = await opener.open({ hub, signal: abort.signal, log, connections });
     let outcome;
     try {
-      const search = Object.fromEntries(['startRate', 'minRate', 'maxRate', 'maxRuns', 'resolution'].flatMap((k) => (numbers[k] === undefined ? [] : [[k, numbers[k]]])));
+      const search = Object.fromEntries(['startRate', 'minRate', 'maxRate', 'maxRuns', 'resolution', 'margin', 'confirmations'].flatMap((k) => (numbers[k] === undefined ? [] : [[k, numbers[k]]])));
       outcome = await calibrateTarget(target, { injector, search, log, signal: abort.signal, ...(numbers.keys === undefined ? {} : { keys: numbers.keys }) });
     } catch (error) {
       if (!isAtpError(error, 'ATP_CALIBRATE_FAILED')) throw error;
@@ -133,12 +143,14 @@ async function calibrate(flags: CalibrateFlags, io: CliIo): Promise<number> {
     const store = new CalibrationStore(configDir(location));
     if (flags.store !== false) await store.put(outcome.calibration);
     const c = outcome.calibration;
-    if (flags.json === true) io.out(`${JSON.stringify({ calibration: c, file: flags.store === false ? undefined : store.file, runs: outcome.steps.map((s) => ({ phase: s.phase, ...s.result })) }, null, 2)}\n`);
+    if (flags.json === true) io.out(`${JSON.stringify({ calibration: c, file: flags.store === false ? undefined : store.file, warmUp: outcome.warmUp, runs: outcome.steps.map((s) => ({ phase: s.phase, ...s.result })) }, null, 2)}\n`);
     else {
+      io.out(`  warm-up  ${String(outcome.warmUp.rate).padStart(4)} keys/s  ${outcome.warmUp.verdict.padEnd(5)} ${outcome.warmUp.defects} defect(s)  (not counted)\n`);
       for (const s of outcome.steps) io.out(`  ${s.phase.padEnd(8)} ${String(s.rate).padStart(4)} keys/s  ${s.result.verdict.padEnd(5)} ${s.result.defects} defect(s)  achieved ${s.result.achievedKeysPerS} keys/s  p50 ${s.result.latencyP50Ms ?? '-'} ms\n`);
       const device = c.inputDevice === undefined ? '' : `, ${c.inputDevice}`;
       const failed = c.failedAtKeysPerS === undefined ? `no failure up to ${numbers.maxRate ?? 480} keys/s` : `${c.failedAtKeysPerS} keys/s failed`;
-      io.out(`${c.vm} (${c.injector}${device}): ${c.rateKeysPerS} keys/s with zero defects (${failed}); confirming run: achieved ${c.achievedKeysPerS ?? '-'} keys/s, latency p50 ${c.latencyP50Ms ?? '-'} ms, p99 ${c.latencyP99Ms ?? '-'} ms\n`);
+      const edge = c.edgeKeysPerS === undefined || c.edgeKeysPerS === c.rateKeysPerS ? '' : `, kept below the edge ${c.edgeKeysPerS} keys/s`;
+      io.out(`${c.vm} (${c.injector}${device}): ${c.rateKeysPerS} keys/s with zero defects (${failed}${edge}); last confirming run: achieved ${c.achievedKeysPerS ?? '-'} keys/s, latency p50 ${c.latencyP50Ms ?? '-'} ms, p99 ${c.latencyP99Ms ?? '-'} ms\n`);
       io.out(flags.store === false ? 'not stored (--no-store)\n' : `stored in ${store.file}: suites with defaults: { rate: calibrated } now run at ${c.rateKeysPerS} keys/s on ${c.vm}\n`);
     }
     return 0;

@@ -15,9 +15,13 @@
  *   previous phase was *due*, not after that send returned, so the time a send
  *   takes is not added to every interval and the achieved rate is the nominal
  *   one. A phase that is late by up to CATCH_UP_INTERVALS of its own wait (at
- *   least CATCH_UP_MS) goes at once (the schedule catches up at the injector's own speed, so a slow call
- *   or a late timer does not lower the rate); a schedule that fell further
- *   behind (a stalled send) restarts from now instead of catching up in a burst.
+ *   least CATCH_UP_MS) goes at once, together with every later phase already
+ *   due, in one injector call (the schedule catches up without paying a call
+ *   per phase, so a slow call or a late timer does not lower the rate); a
+ *   schedule that fell further behind (a stalled send) restarts from now
+ *   instead of catching up in a burst. Above the rate at which one phase per
+ *   call keeps up, phases are sent in bursts: what a guest's input path does
+ *   with a burst (QEMU's AT keyboard holds 16 bytes) is what calibrate finds.
  * - Closed loop {maxInFlight, timeoutMs, holdMs?}: a key press is in flight from
  *   its send until the observer has seen it. A group is sent only when its presses
  *   keep the number in flight <= maxInFlight (a group larger than that waits until
@@ -72,6 +76,12 @@ export interface EvdevCost {
   eventsPerTransition: number;
   /** Consecutive key transitions of one send that share one SYN_REPORT: 16 for QMP into the virtio keyboard, 1 where each is synced alone. */
   transitionsPerSync: number;
+  /**
+   * Most key transitions the device's own queue holds before the guest's driver
+   * reads them, where that queue is smaller than evdev's (QEMU's AT keyboard:
+   * 16 bytes, up to 3 bytes a transition: 5). The window never holds more.
+   */
+  deviceQueueTransitions?: number;
 }
 
 export interface EventWindowOptions {
@@ -275,9 +285,18 @@ export class Pacer {
     }
     const injected: InjectedAction[] = [];
     let due = this.clock();
-    for (const [i, phase] of merged.entries()) {
+    for (let i = 0; i < merged.length; ) {
+      const phase = merged[i] as Phase;
       if (i > 0 && phase.waitMs > 0) due = await this.waitUntilDue(due, phase.waitMs);
-      injected.push(...(await this.injector.send(phase.actions, context)));
+      const batch = [...phase.actions];
+      // Later phases already due join this call: a schedule that fell behind catches up in one send, not one call each.
+      for (i++; i < merged.length; i++) {
+        const later = merged[i] as Phase;
+        if (due + later.waitMs > this.clock()) break;
+        due += later.waitMs;
+        batch.push(...later.actions);
+      }
+      injected.push(...(await this.injector.send(batch, context)));
     }
     return injected;
   }

@@ -24,8 +24,10 @@ const CalibrationSchema = z.strictObject({
   host: z.string().min(1).optional(),
   injector: z.string().min(1),
   inputDevice: z.string().min(1).optional(),
-  /** Highest open-loop keystrokes/s with zero defects, confirmed. */
+  /** The open-loop keystrokes/s suites use: a margin below the edge, confirmed by runs in a row with zero defects. */
   rateKeysPerS: z.number().positive(),
+  /** The highest keystrokes/s that passed once during the search (the edge). */
+  edgeKeysPerS: z.number().positive().optional(),
   latencyP50Ms: z.number().optional(),
   latencyP99Ms: z.number().optional(),
   /** The keystrokes/s the confirming run achieved. */

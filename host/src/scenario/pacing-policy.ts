@@ -22,8 +22,16 @@ export const DEFAULT_FEEDBACK_TIMEOUT_MS = 10_000;
 export const DEFAULT_EVENT_BUDGET = 56;
 /** Smoothed round trip (send -> observed at the hub) above which the event window shrinks. */
 export const DEFAULT_MAX_ROUND_TRIP_MS = 200;
-/** What evdev queues when nothing is known about the guest keyboard: MSC_SCAN + EV_KEY + SYN_REPORT per transition. */
-export const CONSERVATIVE_COST: EvdevCost = { eventsPerTransition: 2, transitionsPerSync: 1 };
+/**
+ * What evdev queues when nothing is known about the guest keyboard, or it is the
+ * AT or a USB keyboard: MSC_SCAN + EV_KEY + SYN_REPORT per transition; and the
+ * device's own queue in front of evdev: QEMU's PS/2 keyboard drops bytes beyond
+ * 16 queued (ps2.c PS2_QUEUE_SIZE), its USB keyboard beyond 16 keycodes, and one
+ * QMP call lands whole before the guest runs, so at most 5 transitions (3 bytes
+ * each at worst: E0 F0 xx) may be in flight. Measured before this cap: closed
+ * loops on the AT keyboard with 18 transitions in flight lost keys.
+ */
+export const CONSERVATIVE_COST: EvdevCost = { eventsPerTransition: 2, transitionsPerSync: 1, deviceQueueTransitions: 5 };
 
 /** Which VM and injector a calibrated rate belongs to. */
 export interface CalibrationKey {
@@ -115,7 +123,9 @@ export function evdevCost(injector: string, inputDevice: string | undefined): Ev
 export function policyFor(pacing: ResolvedPacing, step: { holdMs?: number | undefined; gapMs?: number | undefined }, cost: EvdevCost = CONSERVATIVE_COST): PacingPolicy {
   const holdMs = step.holdMs ?? pacing.holdMs;
   if (pacing.mode === 'closed') {
-    const window = pacing.window === undefined ? {} : { window: { ...pacing.window, cost } };
+    const limit = cost.deviceQueueTransitions;
+    const budget = (w: { budget: number }): number => (limit === undefined ? w.budget : Math.max(2, Math.min(w.budget, limit * (cost.eventsPerTransition + 1))));
+    const window = pacing.window === undefined ? {} : { window: { ...pacing.window, budget: budget(pacing.window), cost } };
     return { mode: 'closed', maxInFlight: pacing.maxInFlight, timeoutMs: pacing.timeoutMs, holdMs, ...window };
   }
   return { mode: 'open', holdMs, gapMs: step.gapMs ?? pacing.gapMs };
