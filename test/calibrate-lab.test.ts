@@ -1,13 +1,15 @@
 /**
  * `atp-host calibrate --lab` end to end (real QEMU TCG lab VM, the agent, the
- * hub; an uncounted warm-up, then a small bounded search: 150 keystrokes per
- * run, at most 6 runs): it prints and stores a rate 20 % below the edge (the
- * highest rate that verified with zero defects and was achieved), confirmed by
- * two passing runs; then, on a second lab VM, a suite saying `rate: calibrated`
- * runs open loop at that stored rate and achieves it, and the same suite well above
- * the edge fails calibrate's criterion (defects, or a rate the injector cannot
- * deliver: on a quiet host the lab guest loses nothing QMP can send, so the
- * injector's speed is the edge there).
+ * hub; an uncounted warm-up, then a bounded search of 150 keystrokes per run
+ * and at most 10 runs, room for a confirmation that fails to step down, as one
+ * does now and then when the loaded host stalls the guest for 250 ms and its
+ * kernel autorepeats a held key): it prints and stores a rate 20 % below the
+ * edge (the highest rate that verified with zero defects and was achieved),
+ * confirmed by two passing runs; then, on a second lab VM, a suite saying
+ * `rate: calibrated` runs open loop at that stored rate and achieves it, and
+ * the same suite well above the edge fails calibrate's criterion (defects, or
+ * a rate the injector cannot deliver: on a quiet host the lab guest loses
+ * nothing QMP can send, so the injector's speed is the edge there).
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
@@ -59,7 +61,7 @@ describe('atp-host calibrate on the lab VM', () => {
   it('finds a rate with a bounded search, confirms it, prints it with its latency and stores it', async () => {
     const out: string[] = [];
     const err: string[] = [];
-    const code = await runCli(['calibrate', '--lab', '--config-dir', configDir, '--keys', '150', '--start-rate', '60', '--max-rate', '480', '--max-runs', '6', '--resolution', '0.3', '--json'], {
+    const code = await runCli(['calibrate', '--lab', '--config-dir', configDir, '--keys', '150', '--start-rate', '60', '--max-rate', '480', '--max-runs', '10', '--resolution', '0.3', '--json'], {
       out: (t) => void out.push(t),
       err: (t) => void err.push(t),
     });
@@ -68,7 +70,7 @@ describe('atp-host calibrate on the lab VM', () => {
     calibrated = JSON.parse(out.join('')) as CalibrateJson;
     const { calibration, runs } = calibrated;
     expect(calibration).toMatchObject({ vm: 'lab', injector: 'qmp', inputDevice: 'ps2 keyboard' });
-    expect(runs.length).toBeLessThanOrEqual(6);
+    expect(runs.length).toBeLessThanOrEqual(10);
     // The last two runs: the confirmations at the kept rate, 20 % below the highest rate that passed.
     for (const confirm of runs.slice(-2)) expect(confirm).toMatchObject({ phase: 'confirm', rate: calibration.rateKeysPerS, verdict: 'pass', defects: 0 });
     if (calibration.failedAtKeysPerS !== undefined) expect(calibration.rateKeysPerS).toBeLessThanOrEqual(Math.floor((calibration.edgeKeysPerS ?? 0) * 0.8));
