@@ -108,6 +108,7 @@ describe('virtio-serial latency on the lab VM', () => {
     const after = await target.clock();
     const reference = (before.offsetMs + after.offsetMs) / 2;
     console.log(`hub offset ${hub.offsetMs.toFixed(3)} ±${hub.uncertaintyMs.toFixed(3)} (best round trip ${hub.delayMs.toFixed(2)} ms) vs qemu-ga ${reference.toFixed(3)} ±${before.uncertaintyMs.toFixed(3)}`);
-    expect(Math.abs(hub.offsetMs - reference)).toBeLessThan(1);
+    // Within 1 ms of the reference, which itself is known only within its own uncertainty (±0.2-0.6 ms here).
+    expect(Math.abs(hub.offsetMs - reference)).toBeLessThan(1 + Math.max(before.uncertaintyMs, after.uncertaintyMs));
   }, 120_000);
 });
