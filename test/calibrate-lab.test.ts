@@ -96,8 +96,10 @@ describe('atp-host calibrate on the lab VM', () => {
     // loaded host preempted drains QEMU's queue in a burst faster than its reader is scheduled
     // (seen once at 192 keys/s: SYN_DROPPED). The closed loop is the pacing without that exposure.
     console.log(`rate: calibrated on a second boot: ${JSON.stringify(at)}`);
-    // Well above the edge: on this TCG host a rate near it passes or fails with the machine's load.
-    const faster = Math.max(3 * (calibrated.calibration.failedAtKeysPerS ?? 0), 4 * rate, 150);
+    // Far above the edge: near it a rate passes or fails with the machine's load (a calibration made under
+    // load kept 40 keys/s, and 180 then passed on a quieter host). At 5,000 keys/s either QMP cannot deliver
+    // the rate or the catch-up packs more keys into a call than QEMU's AT keyboard queue holds.
+    const faster = Math.max(3 * (calibrated.calibration.failedAtKeysPerS ?? 0), 4 * rate, 5_000);
     const fast = probeResult(faster, await typeSuite({ rate: faster }));
     console.log(`calibrated ${rate} keys/s: ${atRate.report.verdict}; ${faster} keys/s: ${JSON.stringify(fast)}`);
     // Faster fails calibrate's criterion: defects, or a rate the injector could not deliver (then it was not tested).
