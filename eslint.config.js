@@ -15,7 +15,7 @@ const hostLayers = [
   ['scenario', 'report'],
   ['lab', 'config', 'vdi-sim'],
   ['targets'],
-  ['run'],
+  ['run', 'calibrate'],
   ['cli', 'api'],
 ];
 

@@ -101,7 +101,7 @@ describe('atp-host start-up loads only what the command needs', () => {
     expect(hostFilesOutsideCli(t)).toEqual([]);
   });
 
-  it.each(['verify', 'serve', 'vdi vm start', 'runs export', 'lab up', 'vm clone', 'interactive', 'scenario validate'])('%s --help loads nothing beyond the definitions', async (line) => {
+  it.each(['verify', 'serve', 'vdi vm start', 'runs export', 'lab up', 'vm clone', 'interactive', 'scenario validate', 'calibrate'])('%s --help loads nothing beyond the definitions', async (line) => {
     const command = line.split(' ');
     const t = await traced([...command, '--help']);
     expect(t.code, t.stderr).toBe(0);

@@ -216,6 +216,11 @@ export const ERROR_CODES = {
   ATP_HISTORY_CORRUPT: 'A row read back from the run history is not what its schema says (not JSON, or a report, event or option of the wrong shape); the message names the run and the column.',
   ATP_HISTORY_WRITE: 'Writing to the run history failed (disk full, read-only file, locked by another process beyond the busy timeout, a duplicate event index); the message names the run.',
   ATP_HISTORY_RUN_UNKNOWN: 'No run with that id (or id prefix) in the run history, or a prefix that matches several runs (the message lists them); answered 404 by the API.',
+
+  // Calibrated rates (host/src/scenario/calibration-store.ts, host/src/calibrate)
+  ATP_SCENARIO_UNCALIBRATED: 'A suite says rate: calibrated but no calibration is stored for this VM and injector; the message names the VM, the injector, the calibration file and the atp-host calibrate command to run.',
+  ATP_CALIBRATE_STORE: 'The calibration file (calibrations.json in the config dir) could not be read, parsed or written, or an entry has the wrong shape; the message names the file and the field.',
+  ATP_CALIBRATE_FAILED: 'atp-host calibrate found no rate at which the suite passed with zero defects, or its confirming run failed; the message names the VM, the injector, the rate and what failed.',
 } as const satisfies Record<`ATP_${string}`, string>;
 
 export type AtpErrorCode = keyof typeof ERROR_CODES;

@@ -178,6 +178,8 @@ export const ScenarioDefaultsSchema = z.strictObject({
   /** open: send at the set rate; closed: wait for the observer to see each action. */
   pacing: z.enum(['open', 'closed']).optional(),
   maxInFlight: positiveInt.optional(),
+  /** Open loop at this many keystrokes/s, or at the rate `atp-host calibrate` stored for the VM and injector. */
+  rate: z.union([z.number().positive().max(10_000), z.literal('calibrated')]).optional(),
 });
 
 export const ScenarioV1Schema = z.strictObject({

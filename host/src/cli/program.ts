@@ -37,6 +37,7 @@ import { registerInteractiveCommand } from './interactive-command.js';
 import { registerVdiCommands } from './vdi.js';
 import { registerPlatformCommands } from './platform.js';
 import { registerRunsCommands } from './runs.js';
+import { registerCalibrateCommand } from './calibrate.js';
 
 export { EXIT_INFRA, EXIT_OK, EXIT_USAGE } from './exit-status.js';
 
@@ -80,6 +81,7 @@ export function createProgram(io: CliIo, status: CliStatus = { exitCode: EXIT_OK
   registerVdiCommands(program, io, { stderrTty: io === processIo && process.stderr.isTTY === true });
   registerPlatformCommands(program, io);
   registerRunsCommands(program, io, (code) => void (status.exitCode = code));
+  registerCalibrateCommand(program, io, (code) => void (status.exitCode = code));
   for (const command of program.commands) command.exitOverride().configureOutput({ writeOut: io.out, writeErr: io.err });
   return program;
 }

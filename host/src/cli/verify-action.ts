@@ -7,6 +7,8 @@ import { writeHtmlReport } from '../report/html-write.js';
 import { runFleet, type RunResult, type RunSuiteSpec } from '../run/index.js';
 import { loadAnySuite, loadSuite, parseAgentEndpoint, planSuite, resolvePacing, type LoadedAnySuite, type LoadedSuiteV2, type PacingFlags } from '../scenario/index.js';
 import type { LabDisplayOptions } from '../lab/index.js';
+import { CalibrationStore } from '../scenario/calibration-store.js';
+import { configDir } from '../config/paths.js';
 import { HostConnections, type InjectorChoice, type TargetOpener } from '../targets/index.js';
 import type { CliIo } from './program.js';
 import { parseFleetFlags, type FleetFlags, type FleetSettings } from './verify-fleet-options.js';
@@ -55,6 +57,7 @@ async function prepare(files: string[], flags: VerifyFlags): Promise<Prepared> {
   const pacing: PacingFlags = {};
   if (flags.rate !== undefined) pacing.rate = Number(flags.rate);
   if (flags.closedLoop !== undefined) pacing.closedLoop = flags.closedLoop === true ? true : Number(flags.closedLoop);
+  pacing.calibration = new CalibrationStore(configDir(flags.configDir === undefined ? {} : { configDir: flags.configDir }));
   const reports = parseReportSpecs(flags.report ?? []);
   const injector = await parseInjectorFlags(flags);
   const suites: RunSuiteSpec[] = [];
@@ -122,6 +125,7 @@ async function verifyWithToken(files: string[], flags: VerifyFlags, io: CliIo, o
     const pacing: PacingFlags = {};
     if (flags.rate !== undefined) pacing.rate = Number(flags.rate);
     if (flags.closedLoop !== undefined) pacing.closedLoop = flags.closedLoop === true ? true : Number(flags.closedLoop);
+    pacing.calibration = new CalibrationStore(configDir(flags.configDir === undefined ? {} : { configDir: flags.configDir }));
     let injector: Partial<InjectorChoice>;
     try {
       injector = await parseInjectorFlags(flags);

@@ -77,7 +77,7 @@ export function registerVerifyCommand(program: Command, io: CliIo, hooks: Verify
     .option('--timeout <seconds>', 'how long to wait for the agent (default 120)')
     .option('--layout <name>', "the guest's keyboard layout for text (overrides the suites')")
     .option('--rate <keys/s>', 'open-loop pacing at this many keystrokes per second')
-    .option('--closed-loop [maxInFlight]', 'closed-loop pacing: wait for the agent to see keys (default 8 in flight)')
+    .option('--closed-loop [maxInFlight]', 'closed-loop pacing: send as the agent sees keys, counting what is in flight in guest input events (at most 56, 15 on the AT and USB keyboards); a number N bounds key presses in flight instead')
     .option('--report <specs...>', 'write reports: json:FILE, junit:FILE, html:FILE (comma-separated or repeated)')
     .option('--json', 'print the JSON report to stdout instead of the summary');
   addInjectorOptions(command).action(async (files: string[], flags: VerifyFlags) => {

@@ -14,8 +14,14 @@
  *   everything at once. Waits run to deadlines: a phase is due its wait after the
  *   previous phase was *due*, not after that send returned, so the time a send
  *   takes is not added to every interval and the achieved rate is the nominal
- *   one. A schedule that fell more than one interval behind (a stalled send)
- *   restarts from now instead of catching up in a burst.
+ *   one. A phase that is late by up to CATCH_UP_INTERVALS of its own wait (at
+ *   least CATCH_UP_MS) goes at once, together with every later phase already
+ *   due, in one injector call (the schedule catches up without paying a call
+ *   per phase, so a slow call or a late timer does not lower the rate); a
+ *   schedule that fell further behind (a stalled send) restarts from now
+ *   instead of catching up in a burst. Above the rate at which one phase per
+ *   call keeps up, phases are sent in bursts: what a guest's input path does
+ *   with a burst (QEMU's AT keyboard holds 16 bytes) is what calibrate finds.
  * - Closed loop {maxInFlight, timeoutMs, holdMs?}: a key press is in flight from
  *   its send until the observer has seen it. A group is sent only when its presses
  *   keep the number in flight <= maxInFlight (a group larger than that waits until
@@ -23,6 +29,24 @@
  *   progress within timeoutMs -> ATP_INJECT_FEEDBACK_TIMEOUT with the count in flight.
  *   The observer's count is taken at the start of send(): it must count only the
  *   presses this pacer sends (key downs, modifiers included) from then on.
+ * - Closed loop with an event window ({..., window}): what is in flight is counted
+ *   in the events the guest's evdev client buffer queues for it (64 slots; a slow
+ *   reader loses everything queued: SYN_DROPPED), not in presses. Every key
+ *   transition is `eventsPerTransition` events (EV_KEY, plus MSC_SCAN on the AT and
+ *   USB keyboards) and every input sync one SYN_REPORT (QMP into the virtio
+ *   keyboard: one per call of up to 16 transitions; the AT keyboard's driver and
+ *   SPICE/VNC input: one per transition). A transition is in flight from its send
+ *   until the observer counted it; the observer sees it only after the agent read
+ *   it, so the guest's queues (evdev's, and QEMU's 64-entry virtio queue) hold at
+ *   most what is in flight. As many groups as fit go in one injector send (QMP
+ *   packs 8 pairs per call), once at least one unit (a sync group's events, at
+ *   least a quarter of the budget) is free. The window starts at the budget and
+ *   adapts to the observed round trip (send -> counted): it shrinks by one unit
+ *   while the smoothed round trip exceeds maxRoundTripMs (keys wait in the
+ *   guest, latency figures grow) and grows back by one unit while it is below
+ *   3/4 of that; never above the budget, never below one unit (EventWindow).
+ *   Counting needs the observer's transition count (observedTransitions,
+ *   waitForTransitions).
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { AtpError } from '@atp/protocol';
@@ -40,11 +64,37 @@ export interface ObservationFeedback {
    * observation source failed.
    */
   waitForObserved(count: number, timeoutMs: number): Promise<void>;
+  /** Key transitions (downs and ups, not repeats) observed so far; the event window counts these. */
+  observedTransitions?(): number;
+  /** Like waitForObserved, for observedTransitions(). */
+  waitForTransitions?(count: number, timeoutMs: number): Promise<void>;
+}
+
+/** What the guest's evdev client buffer queues for the key transitions of one send. */
+export interface EvdevCost {
+  /** Events per key transition besides the sync: 1 (EV_KEY: virtio keyboard), 2 (MSC_SCAN + EV_KEY: AT keyboard, USB HID). */
+  eventsPerTransition: number;
+  /** Consecutive key transitions of one send that share one SYN_REPORT: 16 for QMP into the virtio keyboard, 1 where each is synced alone. */
+  transitionsPerSync: number;
+  /**
+   * Most key transitions the device's own queue holds before the guest's driver
+   * reads them, where that queue is smaller than evdev's (QEMU's AT keyboard:
+   * 16 bytes, up to 3 bytes a transition: 5). The window never holds more.
+   */
+  deviceQueueTransitions?: number;
+}
+
+export interface EventWindowOptions {
+  /** Most events in flight (the guest's evdev buffer is 64, one slot of its ring stays empty). */
+  budget: number;
+  cost: EvdevCost;
+  /** Smoothed round trip (send -> observed) above which the window shrinks, in ms. */
+  maxRoundTripMs: number;
 }
 
 export type PacingPolicy =
   | { mode: 'open'; holdMs: number; gapMs: number }
-  | { mode: 'closed'; maxInFlight: number; timeoutMs: number; holdMs?: number };
+  | { mode: 'closed'; maxInFlight: number; timeoutMs: number; holdMs?: number; window?: EventWindowOptions };
 
 /** One group of actions sent together as a unit of pacing (a character, a combo, a click). */
 export interface ActionGroup {
@@ -87,6 +137,90 @@ export function phases(actions: readonly InputAction[], holdMs: number, gapMs: n
 
 const presses = (actions: readonly InputAction[]): number => actions.filter((a) => a.kind === 'key' && a.down).length;
 
+/** A phase late by up to this many of its own waits, or CATCH_UP_MS, goes at once (catching up); later, the schedule restarts. */
+export const CATCH_UP_INTERVALS = 4;
+export const CATCH_UP_MS = 25;
+
+/** The actions of one send as the pacer cuts them into injector calls: at hold boundaries when holdMs > 0, else one. */
+function sendUnits(actions: readonly InputAction[], holdMs: number): InputAction[][] {
+  if (holdMs === 0) return [[...actions]];
+  const units: InputAction[][] = [];
+  for (const phase of phases(actions, holdMs, 0, 0)) {
+    const last = units[units.length - 1];
+    if (last !== undefined && phase.waitMs === 0) last.push(...phase.actions);
+    else units.push([...phase.actions]);
+  }
+  return units;
+}
+
+/**
+ * The evdev events each key transition of one send adds to the guest's queue,
+ * in order: `eventsPerTransition` each, plus the SYN_REPORT on the transition
+ * that closes a sync (every `transitionsPerSync` transitions, before a
+ * non-key action, and at the end of each call).
+ */
+export function transitionEvents(actions: readonly InputAction[], holdMs: number, cost: EvdevCost): number[] {
+  const marks: number[] = [];
+  let run = 0;
+  const sync = (): void => {
+    if (run > 0) marks[marks.length - 1] = (marks[marks.length - 1] ?? 0) + 1;
+    run = 0;
+  };
+  for (const unit of sendUnits(actions, holdMs)) {
+    for (const action of unit) {
+      if (action.kind !== 'key') {
+        sync();
+        continue;
+      }
+      if (run === cost.transitionsPerSync) sync();
+      marks.push(cost.eventsPerTransition);
+      run++;
+    }
+    sync();
+  }
+  return marks;
+}
+
+const sum = (xs: readonly number[]): number => xs.reduce((a, b) => a + b, 0);
+
+/** The events of one full sync group, at least a quarter of the budget, at most half of it: the smallest send worth making. */
+export function windowUnit(options: EventWindowOptions): number {
+  const group = options.cost.eventsPerTransition * options.cost.transitionsPerSync + 1;
+  return Math.max(1, Math.min(Math.floor(options.budget / 2), Math.max(group, Math.floor(options.budget / 4))));
+}
+
+/**
+ * The closed loop's window in events: starts at the budget; shrinks by one unit
+ * while the smoothed round trip (EWMA, 1/8) exceeds maxRoundTripMs, grows by
+ * one unit while it is below 3/4 of it; between one unit and the budget. By
+ * Little's law what is in flight is throughput x round trip, so a round trip
+ * over the bound means events wait in the guest: fewer in flight shortens the
+ * wait at the same throughput. Pure: the Pacer feeds it round trips.
+ */
+export class EventWindow {
+  private current: number;
+  private smoothed: number | undefined;
+
+  constructor(private readonly options: EventWindowOptions, private readonly unit = windowUnit(options)) {
+    this.current = options.budget;
+  }
+
+  size(): number {
+    return this.current;
+  }
+
+  /** The smoothed round trip (ms), once there is one. */
+  roundTripMs(): number | undefined {
+    return this.smoothed;
+  }
+
+  onRoundTrip(ms: number): void {
+    this.smoothed = this.smoothed === undefined ? ms : this.smoothed + (ms - this.smoothed) / 8;
+    if (this.smoothed > this.options.maxRoundTripMs) this.current = Math.max(this.unit, this.current - this.unit);
+    else if (this.smoothed < (this.options.maxRoundTripMs * 3) / 4) this.current = Math.min(this.options.budget, this.current + this.unit);
+  }
+}
+
 function checkMs(value: number, field: string): void {
   if (!Number.isFinite(value) || value < 0) throw new AtpError('ATP_SCHEMA_INVALID', `${field} must be a finite number >= 0, got ${value}`, { details: { field, value } });
 }
@@ -115,12 +249,26 @@ export class Pacer {
       checkMs(timeoutMs, 'timeoutMs');
       checkMs(holdMs, 'holdMs');
       if (options.feedback === undefined) throw new AtpError('ATP_SCHEMA_INVALID', 'closed-loop pacing needs an ObservationFeedback', { details: { field: 'feedback' } });
+      const window = options.policy.window;
+      if (window !== undefined) {
+        const { budget, cost } = window;
+        const integers: [number, string, number][] = [[budget, 'window.budget', 2], [cost.eventsPerTransition, 'window.cost.eventsPerTransition', 1], [cost.transitionsPerSync, 'window.cost.transitionsPerSync', 1]];
+        for (const [value, field, min] of integers) {
+          if (!Number.isInteger(value) || value < min) throw new AtpError('ATP_SCHEMA_INVALID', `${field} must be an integer >= ${min}, got ${value}`, { details: { field, value } });
+        }
+        checkMs(window.maxRoundTripMs, 'window.maxRoundTripMs');
+        if (options.feedback.observedTransitions === undefined || options.feedback.waitForTransitions === undefined) {
+          throw new AtpError('ATP_SCHEMA_INVALID', 'an event window needs an ObservationFeedback that counts key transitions', { details: { field: 'feedback' } });
+        }
+      }
     }
   }
 
   /** Sends the groups in order under the policy; resolves with every action as stamped by the injector. */
   async send(groups: readonly ActionGroup[], context: { step?: number } = {}): Promise<InjectedAction[]> {
-    return this.policy.mode === 'open' ? this.sendOpen(groups, this.policy, context) : this.sendClosed(groups, this.policy, context);
+    if (this.policy.mode === 'open') return this.sendOpen(groups, this.policy, context);
+    if (this.policy.window !== undefined) return this.sendWindowed(groups, this.policy.window, this.policy.timeoutMs, this.policy.holdMs ?? 0, context);
+    return this.sendClosed(groups, this.policy, context);
   }
 
   private async sendOpen(groups: readonly ActionGroup[], policy: { holdMs: number; gapMs: number }, context: { step?: number }): Promise<InjectedAction[]> {
@@ -137,9 +285,18 @@ export class Pacer {
     }
     const injected: InjectedAction[] = [];
     let due = this.clock();
-    for (const [i, phase] of merged.entries()) {
+    for (let i = 0; i < merged.length; ) {
+      const phase = merged[i] as Phase;
       if (i > 0 && phase.waitMs > 0) due = await this.waitUntilDue(due, phase.waitMs);
-      injected.push(...(await this.injector.send(phase.actions, context)));
+      const batch = [...phase.actions];
+      // Later phases already due join this call: a schedule that fell behind catches up in one send, not one call each.
+      for (i++; i < merged.length; i++) {
+        const later = merged[i] as Phase;
+        if (due + later.waitMs > this.clock()) break;
+        due += later.waitMs;
+        batch.push(...later.actions);
+      }
+      injected.push(...(await this.injector.send(batch, context)));
     }
     return injected;
   }
@@ -152,7 +309,77 @@ export class Pacer {
       await this.sleep(due - now);
       return due;
     }
-    return now - due > waitMs ? now : due;
+    return now - due > Math.max(CATCH_UP_INTERVALS * waitMs, CATCH_UP_MS) ? now : due;
+  }
+
+  /** The closed loop bounded in evdev events (see the header); resolves when every transition sent was observed. */
+  private async sendWindowed(groups: readonly ActionGroup[], options: EventWindowOptions, timeoutMs: number, holdMs: number, context: { step?: number }): Promise<InjectedAction[]> {
+    const feedback = this.feedback as Required<ObservationFeedback>;
+    const base = feedback.observedTransitions();
+    const window = new EventWindow(options);
+    const unit = windowUnit(options);
+    const cum = [0]; // cum[k]: events of the first k transitions sent
+    const chunks: { end: number; at: number }[] = []; // sends not yet fully observed: last transition index, send time
+    const injected: InjectedAction[] = [];
+    const observed = (): number => {
+      const seen = Math.min(feedback.observedTransitions() - base, cum.length - 1);
+      const now = this.clock();
+      for (let c = chunks[0]; c !== undefined && c.end <= seen; c = chunks[0]) {
+        window.onRoundTrip(now - c.at);
+        chunks.shift();
+      }
+      return seen;
+    };
+    const costOf = (actions: readonly InputAction[]): number[] => transitionEvents(actions, holdMs, options.cost);
+    let next = 0;
+    while (next < groups.length) {
+      const seen = observed();
+      const sent = cum.length - 1;
+      const inFlight = (cum[sent] ?? 0) - (cum[seen] ?? 0);
+      const free = window.size() - inFlight;
+      // Everything that fits, or one group alone when nothing is in flight (a group larger than the window).
+      let take: InputAction[] = [];
+      let marks: number[] = [];
+      let end = next;
+      for (let g = groups[end]; g !== undefined; g = groups[end]) {
+        const more = [...take, ...g.actions];
+        const moreMarks = costOf(more);
+        if (sum(moreMarks) > free && !(end === next && inFlight === 0)) break;
+        take = more;
+        marks = moreMarks;
+        end++;
+      }
+      const wanted = Math.min(unit, window.size());
+      if (inFlight > 0 && (end === next || (sum(marks) < wanted && end < groups.length))) {
+        // Wait until a unit (or the next group, if larger) is free: the observed events must reach this.
+        const need = Math.max(wanted, sum(costOf(groups[next]?.actions ?? [])));
+        const target = (cum[sent] ?? 0) - (window.size() - need);
+        let k = seen + 1;
+        while (k < sent && (cum[k] ?? 0) < target) k++;
+        await this.waitTransitions(feedback, base, k, sent, inFlight, timeoutMs, groups[next]?.label);
+        continue;
+      }
+      const at = this.clock();
+      injected.push(...(await this.sendPhases(phases(take, holdMs, 0, 0), context)));
+      for (const m of marks) cum.push((cum[cum.length - 1] ?? 0) + m);
+      if (marks.length > 0) chunks.push({ end: cum.length - 1, at });
+      next = end;
+    }
+    const sent = cum.length - 1;
+    await this.waitTransitions(feedback, base, sent, sent, (cum[sent] ?? 0) - (cum[observed()] ?? 0), timeoutMs, undefined);
+    return injected;
+  }
+
+  private async waitTransitions(feedback: Required<ObservationFeedback>, base: number, needed: number, sent: number, eventsInFlight: number, timeoutMs: number, next: string | undefined): Promise<void> {
+    if (needed <= 0 || feedback.observedTransitions() - base >= needed) return;
+    const ac = new AbortController();
+    await Promise.race([feedback.waitForTransitions(base + needed, timeoutMs), sleep(timerDelay(timeoutMs), undefined, { signal: ac.signal }).catch(() => undefined)]).finally(() => ac.abort());
+    const observed = feedback.observedTransitions() - base;
+    if (observed >= needed) return;
+    const what = next === undefined ? 'before finishing' : `before sending ${JSON.stringify(next)}`;
+    throw new AtpError('ATP_INJECT_FEEDBACK_TIMEOUT', `Closed-loop pacing: ${sent - observed} key transition(s) (${eventsInFlight} guest events) still in flight after ${timeoutMs} ms ${what} (sent ${sent}, observed ${observed})`, {
+      details: { inFlight: sent - observed, eventsInFlight, sent, observed, timeoutMs },
+    });
   }
 
   private async sendClosed(groups: readonly ActionGroup[], policy: { maxInFlight: number; timeoutMs: number; holdMs?: number }, context: { step?: number }): Promise<InjectedAction[]> {

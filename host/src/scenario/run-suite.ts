@@ -40,7 +40,8 @@ import { agentProblems, deviceUsage } from './observer-devices.js';
 import type { LoadedSuite } from './load.js';
 import { HubObservation } from './observer-feedback.js';
 import { ObserverStatus } from './observer-status.js';
-import { policyFor, resolvePacing, type PacingFlags, type ResolvedPacing } from './pacing-policy.js';
+import { evdevCost, policyFor, resolvePacing, transitionFeedback, type PacingFlags, type ResolvedPacing } from './pacing-policy.js';
+import { calibratedPacing } from './calibration-store.js';
 import { planSuite, type PlanItem, type SuitePlan } from './plan.js';
 import { stoppedGuestFinding } from './guest-state.js';
 import { ensureGuestRunning } from './targets.js';
@@ -146,7 +147,7 @@ export async function runSuite(loaded: LoadedSuite, target: SuiteTarget, options
   const { scenario } = loaded;
   const startedAt = hostNow();
   const plan = options.plan ?? planSuite(scenario, options.layout === undefined ? {} : { layout: options.layout });
-  const pacing = resolvePacing(scenario.defaults, options.pacing);
+  let pacing = resolvePacing(scenario.defaults, options.pacing);
   const tolerances = { ...DEFAULT_TOLERANCES, ...options.tolerances };
   const injector = new RecordingInjector(target.injector);
   const extra: Finding[] = [];
@@ -180,11 +181,12 @@ export async function runSuite(loaded: LoadedSuite, target: SuiteTarget, options
 
   const pacers = new Map<string, Pacer>();
   const pacerFor = (b: Batch): Pacer => {
-    const policy = policyFor(pacing, b);
+    // The event window counts what the guest's evdev queue holds for this injector and keyboard.
+    const policy = policyFor(pacing, b, evdevCost(injector.name, target.inputDevice));
     const key = JSON.stringify(policy);
     let pacer = pacers.get(key);
     if (pacer === undefined) {
-      pacer = new Pacer({ injector, policy, ...(observation === undefined ? {} : { feedback: observation }) });
+      pacer = new Pacer({ injector, policy, ...(observation === undefined ? {} : { feedback: transitionFeedback(observation) }) });
       pacers.set(key, pacer);
     }
     return pacer;
@@ -236,6 +238,13 @@ export async function runSuite(loaded: LoadedSuite, target: SuiteTarget, options
   // A target's own clock is read before and after the suite: the offset moves during a run (verify/latency.ts).
   let clockBefore: ClockInput | undefined;
   try {
+    const host = target.host ?? scenario.target.host;
+    pacing = await calibratedPacing(pacing, options.pacing?.calibration, {
+      vm: target.vm ?? scenario.target.vm,
+      ...(host === undefined ? {} : { host }),
+      injector: injector.name,
+      ...(target.inputDevice === undefined ? {} : { inputDevice: target.inputDevice }),
+    });
     if (target.qmp !== undefined) await ensureGuestRunning(target.qmp);
     clockBefore = await target.clock?.().catch(() => undefined);
     const obs = HubObservation.start(target.hub, target.agentId);

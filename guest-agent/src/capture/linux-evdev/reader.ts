@@ -2,22 +2,21 @@
  * I/O adapter: reads one evdev node (or any pollable path, e.g. a FIFO standing
  * in for one in tests) and hands decoded records to its owner.
  *
- * Mechanism: the node is opened non-blocking and watched by the event loop's
- * epoll (io/pollable-stream.ts explains why and what else was tried). Nothing
- * blocks a libuv threadpool thread, so any number of devices can be open and
- * the rest of the agent (link, exec, config) never waits behind them.
- *
- * Promptness: the guest's evdev client buffer holds only 64 events; a slow reader
- * makes the kernel drop them (SYN_DROPPED). The stream is read the moment epoll
- * says the node is readable, until EAGAIN, so a burst is drained in one wake-up.
+ * Mechanism: the node is opened non-blocking here (synchronously: errors such
+ * as EMFILE surface at once) and handed to the agent's evdev reader thread
+ * (reader-thread.ts), which watches it with its own event loop's epoll and
+ * posts what it reads. Nothing blocks a libuv threadpool thread, and no pause
+ * of the main thread (GC, compilation) leaves the kernel's 64-event buffer
+ * unread: chunks wait in the thread's message queue instead (reader-thread.ts
+ * says what that fixed).
  *
  * Ends: EOF (a FIFO's writer closed) is 'eof'; ENODEV/ENOENT/ENXIO/EIO (the
  * device was unplugged) is 'gone'; anything else is 'error' after onError.
  */
-import type net from 'node:net';
-import { InputEventDecoder, isAtpError, type AtpError, type InputEventLayout, type RawInputEvent } from '@atp/protocol';
-import { openNonBlocking, pollableStream } from '../../io/pollable-stream.js';
+import { InputEventDecoder, type AtpError, type InputEventLayout, type RawInputEvent } from '@atp/protocol';
+import { openNonBlocking } from '../../io/pollable-stream.js';
 import { captureError } from '../errors.js';
+import { closeQuietly, readerThread, type ReaderThreadMessage } from './reader-thread.js';
 
 export type ReaderEnd = 'eof' | 'gone' | 'error';
 
@@ -37,52 +36,33 @@ function errnoCode(error: unknown): string | undefined {
   return typeof code === 'string' ? code : undefined;
 }
 
-/**
- * Opens `path` read-only, non-blocking, as a pollable stream. Throws
- * ATP_CAPTURE_DEVICE_OPEN (details.errno says why: EMFILE when the process is
- * out of descriptors, EPERM when the node cannot be polled).
- */
-export function openDeviceStream(path: string): net.Socket {
-  let fd: number;
+/** Opens `path` read-only, non-blocking; throws ATP_CAPTURE_DEVICE_OPEN (details.errno says why: EMFILE when the process is out of descriptors). */
+function openDevice(path: string): number {
   try {
-    fd = openNonBlocking(path);
+    return openNonBlocking(path);
   } catch (error) {
     throw captureError('ATP_CAPTURE_DEVICE_OPEN', `cannot open ${path}: ${(error as Error).message}`, { details: { path, errno: errnoCode(error) }, cause: error });
-  }
-  try {
-    return pollableStream(fd, path);
-  } catch (error) {
-    const errno = isAtpError(error) ? error.details.errno : undefined;
-    throw captureError('ATP_CAPTURE_DEVICE_OPEN', `cannot open ${path}: ${(error as Error).message}`, { details: { path, errno }, cause: error });
   }
 }
 
 export class EvdevReader {
   readonly path: string;
   private readonly decoder: InputEventDecoder;
+  private readonly id: number;
   private closed = false;
   private readonly closedPromise: Promise<void>;
+  private resolveClosed: () => void = () => undefined;
 
-  private constructor(
-    path: string,
-    private readonly socket: net.Socket,
-    private readonly options: EvdevReaderOptions,
-  ) {
+  private constructor(path: string, fd: number, private readonly options: EvdevReaderOptions) {
     this.path = path;
     this.decoder = new InputEventDecoder(options.layout ?? 'timeval64');
-    this.closedPromise = new Promise((resolve) => socket.once('close', () => resolve()));
-    socket.on('data', (chunk: Buffer) => {
-      if (this.closed) return;
-      const events = this.decoder.push(chunk);
-      if (events.length > 0) this.options.onEvents(events);
-    });
-    socket.once('end', () => this.finish('eof'));
-    socket.on('error', (error) => this.finish(GONE.has(errnoCode(error) ?? '') ? 'gone' : 'error', error));
+    this.closedPromise = new Promise((resolve) => (this.resolveClosed = resolve));
+    this.id = readerThread().watch(fd, (message) => this.onMessage(message, fd));
   }
 
   /** Opens the path and starts reading at once (synchronous open: never waits for a pool thread). */
   static open(path: string, options: EvdevReaderOptions): EvdevReader {
-    return new EvdevReader(path, openDeviceStream(path), options);
+    return new EvdevReader(path, openDevice(path), options);
   }
 
   get isClosed(): boolean {
@@ -93,17 +73,42 @@ export class EvdevReader {
   close(): Promise<void> {
     if (!this.closed) {
       this.closed = true;
-      this.socket.destroy();
+      readerThread().close(this.id);
     }
     return this.closedPromise;
   }
 
-  private finish(reason: ReaderEnd, error?: Error): void {
+  private onMessage(message: ReaderThreadMessage, fd: number): void {
+    switch (message.type) {
+      case 'data': {
+        if (this.closed) return;
+        const events = this.decoder.push(message.data);
+        if (events.length > 0) this.options.onEvents(events);
+        return;
+      }
+      case 'end':
+        this.finish('eof');
+        return;
+      case 'error':
+        this.finish(GONE.has(message.code ?? '') ? 'gone' : 'error', message);
+        return;
+      case 'failed':
+        closeQuietly(fd);
+        this.finish('error', message);
+        this.resolveClosed();
+        return;
+      case 'closed':
+        this.resolveClosed();
+        return;
+    }
+  }
+
+  private finish(reason: ReaderEnd, error?: { code?: string; message: string }): void {
     if (this.closed) return;
     this.closed = true;
-    this.socket.destroy();
+    readerThread().close(this.id);
     if (reason === 'error') {
-      this.options.onError(captureError('ATP_CAPTURE_DEVICE_READ', `reading ${this.path} failed: ${error?.message ?? 'unknown error'}`, { details: { path: this.path, errno: errnoCode(error) }, cause: error }));
+      this.options.onError(captureError('ATP_CAPTURE_DEVICE_READ', `reading ${this.path} failed: ${error?.message ?? 'unknown error'}`, { details: { path: this.path, errno: error?.code }, cause: error }));
     }
     this.options.onEnd(reason);
   }

@@ -30,6 +30,8 @@ import type { RunStore, StoredReport } from '../../../history/index.js';
 import { HostConnections, targetOpeners } from '../../../targets/index.js';
 import type { EventLog } from '../event-log.js';
 import { vmProgressOf } from './progress.js';
+import { CalibrationStore } from '../../../scenario/calibration-store.js';
+import { configDir } from '../../../config/paths.js';
 import { RunTask } from './run-task.js';
 import { loadRunSuites } from './suites.js';
 import { targetSpecOf, type ServerLabSettings } from './targets.js';
@@ -96,7 +98,13 @@ export class RunManager {
       await connections.close().catch(() => undefined);
       throw error;
     }
-    const task = new RunTask({ id, request, suites, openers, connections }, { store: this.store, events: this.options.events, log: this.options.log, version: this.options.version });
+    const task = new RunTask({ id, request, suites, openers, connections }, {
+      store: this.store,
+      events: this.options.events,
+      log: this.options.log,
+      version: this.options.version,
+      calibration: new CalibrationStore(configDir(this.options.location)),
+    });
     this.tasks.set(id, task);
     this.queue.push(task);
     this.options.events.publish({ kind: 'run', runId: id, data: { type: 'run-status', status: 'queued' } });

@@ -20,6 +20,7 @@ import { FleetProgress } from '../../../report/index.js';
 import { runFleet, type RunResult, type RunSuiteSpec } from '../../../run/index.js';
 import type { HostConnections, TargetOpener } from '../../../targets/index.js';
 import type { EventLog } from '../event-log.js';
+import type { CalibrationLookup } from '../../../scenario/index.js';
 import { pacingOf } from './suites.js';
 import { vmProgressOf } from './progress.js';
 
@@ -36,6 +37,8 @@ export interface RunTaskDeps {
   events: EventLog;
   log: (line: string) => void;
   version: string;
+  /** Where suites' `rate: calibrated` is looked up (the server's calibrations.json). */
+  calibration?: CalibrationLookup;
 }
 
 type StopReason = 'cancelled' | 'interrupted';
@@ -118,7 +121,7 @@ export class RunTask {
       ...(request.onFailure === undefined ? {} : { onFailure: request.onFailure }),
       ...(request.injector === undefined ? {} : { injector: request.injector }),
       ...(request.layout === undefined ? {} : { layout: request.layout }),
-      pacing: pacingOf(request),
+      pacing: { ...pacingOf(request), ...(this.deps.calibration === undefined ? {} : { calibration: this.deps.calibration }) },
       signal: this.abort.signal,
       version: this.deps.version,
       log: (line) => this.deps.log(`run ${id}: ${line}`),
