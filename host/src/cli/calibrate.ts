@@ -1,5 +1,5 @@
 /**
- * `atp-host calibrate (--lab [--lab-input desktop --lab-keyboard virtio] | --vm NAME[@HOST] --token T)
+ * `atp-host calibrate (--lab [--lab-input desktop --lab-keyboard virtio] | --vm NAME[@HOST] --token-file F)
  *  [--injector qmp|spice|vnc] [--keys N] [--start-rate R] [--max-rate R] [--max-runs N]
  *  [--margin F] [--confirmations N]`:
  * finds the highest open-loop rate (keystrokes/s) at which a verification
@@ -25,6 +25,8 @@ interface CalibrateFlags extends InjectorFlags {
   labKeyboard?: string;
   vm?: string;
   token?: string;
+  tokenFile?: string;
+  tokenStdin?: boolean;
   configDir?: string;
   timeout?: string;
   keys?: string;
@@ -46,7 +48,9 @@ export function registerCalibrateCommand(program: Command, io: CliIo, setExitCod
     .option('--lab-input <profile>', "with --lab: the guest's input devices, minimal or desktop")
     .option('--lab-keyboard <kbd>', 'with --lab: the keyboard QMP input goes to: ps2 (default), virtio or usb (the last two need --lab-input desktop)')
     .option('--vm <name[@host]>', 'a running libvirt domain (HOST from hosts.yaml; default this machine), with --token')
-    .option('--token <token>', 'with --vm: the token the agent presents')
+    .option('--token-file <file>', 'with --vm: the token the agent presents, from a file (mode 0600, one line); or --token-stdin, or $ATP_TOKEN')
+    .option('--token-stdin', 'with --vm: read the agent token from the first line of standard input')
+    .option('--token <token>', 'with --vm: the token the agent presents (visible in ps: prefer --token-file, --token-stdin or $ATP_TOKEN)')
     .option('--timeout <seconds>', 'with --vm: how long to wait for the agent (default 120)')
     .option('--keys <n>', 'keystrokes per verification run (default 200)')
     .option('--start-rate <keys/s>', 'first rate tried (default 30)')
@@ -70,12 +74,17 @@ function numberFlag(value: string | undefined, flag: string, integer: boolean): 
   return n;
 }
 
-async function calibrate(flags: CalibrateFlags, io: CliIo): Promise<number> {
+async function calibrate(given: CalibrateFlags, rawIo: CliIo): Promise<number> {
   const { AtpError, isAtpError } = await import('@atp/protocol');
+  const { agentTokenOf, redactingIo, tokenFlagGiven } = await import('./secret-source.js');
   const usage = (message: string, field: string): InstanceType<typeof AtpError> => new AtpError('ATP_SCHEMA_INVALID', `atp-host calibrate: ${message}`, { details: { field } });
-  if ((flags.lab === true) === (flags.vm !== undefined)) throw usage('give either --lab or --vm NAME[@HOST] with --token T', 'vm');
-  if (flags.vm !== undefined && flags.token === undefined) throw usage('--vm needs --token T (the token the guest agent presents)', 'token');
-  if (flags.lab === true && flags.token !== undefined) throw usage('--lab sets up its own agent link and token: drop --token', 'token');
+  if ((given.lab === true) === (given.vm !== undefined)) throw usage('give either --lab or --vm NAME[@HOST] with --token-file F (or --token-stdin, $ATP_TOKEN)', 'vm');
+  if (given.lab === true && tokenFlagGiven(given)) throw usage('--lab sets up its own agent link and token: drop the token flag', 'token');
+  // --lab makes its own tokens: $ATP_TOKEN is not read.
+  const token = given.lab === true ? undefined : await agentTokenOf(given, { env: process.env, ...(rawIo.input === undefined ? {} : { stdin: rawIo.input }), warn: (line) => rawIo.err(`atp-host calibrate: ${line}\n`) });
+  if (given.vm !== undefined && token === undefined) throw usage('--vm needs the token the guest agent presents: --token-file F, --token-stdin or $ATP_TOKEN', 'token');
+  const flags: CalibrateFlags = { ...given, ...(token === undefined ? {} : { token }) };
+  const io = redactingIo(rawIo, [token]);
   if (flags.lab !== true && (flags.labInput !== undefined || flags.labKeyboard !== undefined || flags.cacheDir !== undefined)) throw usage('--lab-input, --lab-keyboard and --cache-dir need --lab', 'labInput');
   const numbers: Record<string, number | undefined> = {};
   try {

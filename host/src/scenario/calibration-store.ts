@@ -49,7 +49,7 @@ export const describeKey = (key: CalibrationKey): string =>
 /** The command that calibrates this VM and injector. */
 export function calibrateCommand(key: CalibrationKey): string {
   const vm = key.host === undefined ? key.vm : `${key.vm}@${key.host}`;
-  return `atp-host calibrate --vm ${vm} --injector ${key.injector} --token T (the lab VM: atp-host calibrate --lab --injector ${key.injector})`;
+  return `atp-host calibrate --vm ${vm} --injector ${key.injector} --token-file F (the lab VM: atp-host calibrate --lab --injector ${key.injector})`;
 }
 
 export class CalibrationStore implements CalibrationLookup {
