@@ -223,22 +223,26 @@ export async function runFaultCase(c: FaultCase): Promise<FaultRun> {
 
 /**
  * Puts a faulted VM back for the file's next case: it runs (cont if paused), and
- * every key of FAULT_SUITE is released. A suite cut short mid-input can leave a
- * key down in the guest (QEMU executes the queued input-send-event after a
- * SIGSTOP ends), which would autorepeat into the next case; ATP does not
- * release keys before a suite on purpose (a stuck key is a finding).
+ * unless `releaseKeys` is false every key of FAULT_SUITE is released. A suite cut
+ * short mid-input can leave a key down in the guest (a press that reached it
+ * before a QMP stop, whose release QEMU then refused), which would autorepeat
+ * into the next case; ATP does not release keys before a suite on purpose (a
+ * stuck key is a finding). With `releaseKeys: false` the case relies on the
+ * suite's own release after its error (run-suite.ts releaseKeys).
  */
-export async function restoreAfterFault(lab: E2eLab): Promise<void> {
+export async function restoreAfterFault(lab: E2eLab, options: { releaseKeys?: boolean } = {}): Promise<void> {
   const qmp = lab.target.qmp;
   if (!(await queryStatus(qmp, { timeoutMs: 30_000 })).running) await cont(qmp);
-  const loaded = parseSuiteText(FAULT_SUITE, 'fault-matrix.yaml');
-  const keys = new Set<KeyId>();
-  for (const item of planSuite(loaded.scenario).items) if (item.kind === 'send') for (const a of item.group.actions) if (a.kind === 'key') keys.add(a.key);
-  const injector = new QmpInjector({ executor: qmp, screen: loaded.scenario.target.screen, timeoutMs: 30_000, ...lab.target.route });
-  try {
-    await injector.send([...keys].map((key) => ({ kind: 'key' as const, key, down: false })));
-  } finally {
-    await injector.close();
+  if (options.releaseKeys !== false) {
+    const loaded = parseSuiteText(FAULT_SUITE, 'fault-matrix.yaml');
+    const keys = new Set<KeyId>();
+    for (const item of planSuite(loaded.scenario).items) if (item.kind === 'send') for (const a of item.group.actions) if (a.kind === 'key') keys.add(a.key);
+    const injector = new QmpInjector({ executor: qmp, screen: loaded.scenario.target.screen, timeoutMs: 30_000, ...lab.target.route });
+    try {
+      await injector.send([...keys].map((key) => ({ kind: 'key' as const, key, down: false })));
+    } finally {
+      await injector.close();
+    }
   }
   await sleep(2000);
 }
