@@ -14,7 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hostNow } from '../host/src/util/clock.js';
 import type { E2eLab } from './support/e2e-lab.js';
 import { qemuProcessesFor } from './support/e2e-lab.js';
-import { expectIsolated, faultRow, guestRun, guestStart, printFaultTable, restoreAfterFault, runFaultCase, startFaultLabs, warmUp, type FaultRow, type FaultRun } from './support/fault-matrix.js';
+import { expectIsolated, faultRow, guestRun, guestStart, printFaultTable, restoreAfterFault, round2Messages, runFaultCase, startFaultLabs, warmUp, type FaultRow, type FaultRun } from './support/fault-matrix.js';
 
 const LABELS = ['fg-a', 'fg-b', 'fg-c'];
 let labs: Map<string, E2eLab> | undefined;
@@ -58,6 +58,8 @@ describe('guest faults on one VM of three', () => {
     const r = await runFaultCase({ labs: labs ?? new Map(), faulted: 'fg-a', fault: async (l) => guestKillNoWait(l, 'KILL', await agentPids(l)) });
     rows.push(faultRow('agent SIGKILL (guest)', r));
     expectIsolated(r, 'fg-a');
+    // busybox init respawns the agent: a new boot id, and the old session's end.
+    expect(round2Messages(r, 'error').join('\n')).toMatch(/the agent restarted during the suite|the agent's session ended during the suite/);
     expect(r.suiteReportMs).toBeLessThan(30_000);
     await restoreAfterFault(lab('fg-a'));
   }, 300_000);
@@ -69,6 +71,7 @@ describe('guest faults on one VM of three', () => {
       const r = await runFaultCase({ labs: labs ?? new Map(), faulted: 'fg-b', fault: (x) => guestKillNoWait(x, 'STOP', pids) });
       rows.push(faultRow('agent SIGSTOP (guest)', r));
       expectIsolated(r, 'fg-b');
+      expect(round2Messages(r, 'timeout').join('\n')).toMatch(/closed-loop pacing stalled/);
       expect(r.suiteReportMs).toBeLessThan(45_000);
     } finally {
       await guestKillNoWait(l, 'CONT', pids);
@@ -83,6 +86,9 @@ describe('guest faults on one VM of three', () => {
     const r = await runFaultCase({ labs: labs ?? new Map(), faulted: 'fg-c', fault: (x) => guestKillNoWait(x, 'STOP', qgaPids) });
     rows.push(faultRow('qemu-ga SIGSTOP (guest)', r));
     expectIsolated(r, 'fg-c', { mayPass: true });
+    // The input is verified all the same; the failed clock read after the suite is said (qemu-ga is the lab's clock source).
+    expect(r.faultedRounds.find((s) => s.round === 2)?.verdict).toBe('pass');
+    expect(round2Messages(r, 'error').join('\n')).toMatch(/the target's clock could not be read after the suite \(ATP_QGA_/);
     expect(r.suiteReportMs).toBeLessThan(45_000);
   }, 300_000);
 

@@ -24,7 +24,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { QmpClient } from '../host/src/vm/qmp/index.js';
 import type { E2eLab } from './support/e2e-lab.js';
 import { qemuProcessesFor } from './support/e2e-lab.js';
-import { expectIsolated, faultRow, guestStart, printFaultTable, restoreAfterFault, runFaultCase, startFaultLabs, warmUp, type FaultRow, type FaultRun } from './support/fault-matrix.js';
+import { expectIsolated, faultRow, guestStart, printFaultTable, restoreAfterFault, round2Messages, runFaultCase, startFaultLabs, warmUp, type FaultRow, type FaultRun } from './support/fault-matrix.js';
 import { setTimeout as sleep } from 'node:timers/promises';
 
 const LABELS = ['fo-a', 'fo-b', 'fo-c'];
@@ -81,6 +81,8 @@ describe('guest OS and channel faults on one VM of three', () => {
       await restoreAfterFault(l);
     }
     expectIsolated(r, 'fo-c');
+    expect(round2Messages(r, 'error').join('\n')).toMatch(/the agent's session ended during the suite/);
+    expect(round2Messages(r, 'timeout').join('\n')).toMatch(/closed-loop pacing stalled/);
     expect(r.suiteReportMs).toBeLessThan(30_000);
   }, 300_000);
 
@@ -98,6 +100,7 @@ describe('guest OS and channel faults on one VM of three', () => {
       await restoreAfterFault(l);
     }
     expectIsolated(r, 'fo-a');
+    expect(round2Messages(r, 'error').join('\n')).toMatch(/the agent restarted during the suite|the agent's session ended during the suite/);
     expect(r.suiteReportMs).toBeLessThan(30_000);
   }, 400_000);
 
@@ -108,6 +111,8 @@ describe('guest OS and channel faults on one VM of three', () => {
     const r = await runFaultCase({ labs: labs ?? new Map(), faulted: 'fo-b', fault: (x) => guestStart(x, ['/bin/tee', '/proc/sysrq-trigger'], 'c') });
     rows.push(faultRow('guest kernel panic (sysrq c)', r));
     expectIsolated(r, 'fo-b');
+    // A hung guest says nothing: the input stalls (closed loop) and qemu-ga does not answer the clock read.
+    expect(round2Messages(r, 'timeout').join('\n')).toMatch(/closed-loop pacing stalled/);
     expect(r.suiteReportMs).toBeLessThan(30_000);
   }, 300_000);
 });

@@ -290,6 +290,11 @@ export function expectIsolated(r: FaultRun, faulted: string, options: { mayPass?
   expect(r.result.exitCode).toBe(1);
 }
 
+/** The messages of the faulted VM's round-2 findings of `kind` (for assertions). */
+export function round2Messages(r: FaultRun, kind: string): string[] {
+  return r.faultedRounds.find((x) => x.round === 2)?.findings.filter((f) => f.kind === kind).map((f) => f.message) ?? [];
+}
+
 export interface FaultRow {
   fault: string;
   said: string;
