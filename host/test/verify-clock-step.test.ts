@@ -5,12 +5,12 @@
  * alone; drift and slews, however loaded the host, stay unflagged.
  */
 import { describe, expect, it } from 'vitest';
-import type { KeyId, ObservedEvent } from '@atp/protocol';
+import type { ClockFix, KeyId, ObservedEvent } from '@atp/protocol';
 import type { InjectedAction } from '../src/inject/actions.js';
 import { clockAround, clockStepFinding, verifySuite, type ClockInput } from '../src/verify/index.js';
 
 const T0 = 1_800_000_000_000;
-const fix = (atMs: number, offsetMs: number, uncertaintyMs = 2): ClockInput => ({ offsetMs, uncertaintyMs, atMs });
+const fix = (atMs: number, offsetMs: number, uncertaintyMs = 2): ClockFix & ClockInput => ({ offsetMs, uncertaintyMs, atMs });
 
 describe('clockStepFinding', () => {
   it('names a +5 s step between the fixes before and after a 20 s suite', () => {
