@@ -100,7 +100,10 @@ describe('guest OS and channel faults on one VM of three', () => {
       await restoreAfterFault(l);
     }
     expectIsolated(r, 'fo-a');
-    expect(round2Messages(r, 'error').join('\n')).toMatch(/the agent restarted during the suite|the agent's session ended during the suite/);
+    // The hub's connection to the chardev outlives a guest reset, so ATP learns of the reboot only from the
+    // agent's new hello: within the suite when the guest booted in time (then named), else only the stall.
+    expect(round2Messages(r, 'timeout').join('\n')).toMatch(/closed-loop pacing stalled/);
+    expect(round2Messages(r, 'error').join('\n')).toMatch(/the agent restarted during the suite|a clock was stepped/);
     expect(r.suiteReportMs).toBeLessThan(30_000);
   }, 400_000);
 
