@@ -94,7 +94,7 @@ export class AgentHub implements SessionHost {
   private readonly accepted = new Map<string, number | null>();
   /** The latest append per agent, so a duplicates-only batch is acked only after what precedes it. */
   private readonly lastCommit = new Map<string, Promise<unknown>>();
-  private readonly storeFailures = new Map<string, AtpError>();
+  private readonly storeFailures = new Map<string, { error: AtpError; count: number }>();
   private readonly clocks = new Map<string, { bootId: string; tracker: ClockTracker }>();
   /** Highest cumulative ack sent per agent and boot by sessions that ended (this process only; the store keeps the rest). */
   private readonly ackedByBoot = new Map<string, number>();
@@ -254,11 +254,13 @@ export class AgentHub implements SessionHost {
   }
 
   /**
-   * The latest failure to store the agent's (session key's) items in this process,
-   * if any: a full journal disk, say. Its streams cannot tell (what failed to be
-   * stored never reaches them, notices included), so a consumer asks here.
+   * The latest failure to store the agent's (session key's) items in this process
+   * and how many there were, if any: a full journal disk, say. Its streams cannot
+   * tell (what failed to be stored never reaches them, notices included), so a
+   * consumer asks here; a broken journal rejects every append with one error, so
+   * a new failure shows as a higher count.
    */
-  storeFailure(agentId: string): AtpError | undefined {
+  storeFailure(agentId: string): { error: AtpError; count: number } | undefined {
     return this.storeFailures.get(agentId);
   }
 
@@ -455,6 +457,7 @@ export class AgentHub implements SessionHost {
 
   private storeFailed(agentId: string, error: unknown): void {
     this.counters.storeErrors++;
-    this.storeFailures.set(agentId, error instanceof AtpError ? error : new AtpError('ATP_HUB_STORE', String(error)));
+    const count = (this.storeFailures.get(agentId)?.count ?? 0) + 1;
+    this.storeFailures.set(agentId, { error: error instanceof AtpError ? error : new AtpError('ATP_HUB_STORE', String(error)), count });
   }
 }

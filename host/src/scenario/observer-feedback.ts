@@ -64,11 +64,11 @@ export class HubObservation implements ObservationFeedback {
     const stream = hub.stream(agentId, { from: 'now', signal: this.abort.signal });
     this.pump = this.consume(stream);
     // What the hub failed to store never reaches the stream (a full journal disk): asked of the hub instead.
-    const before = hub.storeFailure(agentId);
+    const before = hub.storeFailure(agentId)?.count ?? 0;
     const watch = setInterval(() => {
       const failed = hub.storeFailure(agentId);
-      if (failed === undefined || failed === before || this.done) return;
-      this.failure = new AtpError('ATP_HUB_STORE', `the hub could not store agent ${agentId}'s events, the observation stopped: ${failed.message}`, { cause: failed });
+      if (failed === undefined || failed.count === before || this.done) return;
+      this.failure = new AtpError('ATP_HUB_STORE', `the hub could not store agent ${agentId}'s events, the observation stopped: ${failed.error.message}`, { cause: failed.error });
       this.done = true;
       this.wake();
     }, STORE_CHECK_MS);
