@@ -96,6 +96,7 @@ export class AgentHub implements SessionHost {
   private readonly accepted = new Map<string, number | null>();
   /** The latest append per agent, so a duplicates-only batch is acked only after what precedes it. */
   private readonly lastCommit = new Map<string, Promise<unknown>>();
+  private readonly storeFailures = new Map<string, { error: AtpError; count: number }>();
   private readonly clocks = new Map<string, { bootId: string; tracker: ClockTracker }>();
   /** Highest cumulative ack sent per agent and boot by sessions that ended (this process only; the store keeps the rest). */
   private readonly ackedByBoot = new Map<string, number>();
@@ -254,6 +255,17 @@ export class AgentHub implements SessionHost {
   /** When the agent's (session key's) last fresh events arrived (host clock, ms), in this process; undefined before any. */
   lastEventAt(agentId: string): number | undefined {
     return this.lastEvents.get(agentId);
+  }
+
+  /**
+   * The latest failure to store the agent's (session key's) items in this process
+   * and how many there were, if any: a full journal disk, say. Its streams cannot
+   * tell (what failed to be stored never reaches them, notices included), so a
+   * consumer asks here; a broken journal rejects every append with one error, so
+   * a new failure shows as a higher count.
+   */
+  storeFailure(agentId: string): { error: AtpError; count: number } | undefined {
+    return this.storeFailures.get(agentId);
   }
 
   clock(agentId: string): HubClockEstimate | undefined {
@@ -466,11 +478,13 @@ export class AgentHub implements SessionHost {
 
   private commit(agentId: string, items: HubItemInput[]): Promise<HubItem[]> {
     const p = this.store.append(agentId, items);
-    this.lastCommit.set(agentId, p.catch(this.countStoreError));
+    this.lastCommit.set(agentId, p.catch((error: unknown) => this.storeFailed(agentId, error)));
     return p;
   }
 
-  private readonly countStoreError = (): void => {
+  private storeFailed(agentId: string, error: unknown): void {
     this.counters.storeErrors++;
-  };
+    const count = (this.storeFailures.get(agentId)?.count ?? 0) + 1;
+    this.storeFailures.set(agentId, { error: error instanceof AtpError ? error : new AtpError('ATP_HUB_STORE', String(error)), count });
+  }
 }

@@ -10,7 +10,9 @@
  *    the budget. Reported as kind 'timeout': the input arrived, but late.
  *  - hub notices during the run: a gap (events the agent numbered but the hub
  *    never got) or an agent restart makes the observation incomplete: an
- *    'error' note beside the missing keys the engine reports.
+ *    'error' note beside the missing keys the engine reports. So does the
+ *    agent's session ending (its channel closed, the agent or guest gone),
+ *    with how long until it came back, or that it did not during the suite.
  */
 import type { Finding, ObservedAbsEvent } from '@atp/protocol';
 import type { ScreenSize } from '../inject/actions.js';
@@ -59,6 +61,11 @@ export function noticeFindings(notices: readonly HubNotice[]): Finding[] {
       // the run is reported by the matcher as missing whatever the notices say.
       if (n.expected <= 1) continue;
       out.push({ kind: 'error', message: `the agent's events ${n.expected}..${n.got - 1} never reached the hub: observation is incomplete`, observed: { expected: n.expected, got: n.got } });
+    } else if (n.kind === 'disconnected') {
+      const back = notices.find((m) => m.kind === 'connected' && m.index > n.index);
+      const why = n.reason === null ? 'no reason given' : `${n.reason.code}: ${n.reason.message}`;
+      const after = back === undefined ? 'it did not come back during the suite' : `it came back ${Math.round(back.receivedAt - n.receivedAt)} ms later`;
+      out.push({ kind: 'error', message: `the agent's session ended during the suite (${why}); ${after}`, observed: { reason: n.reason?.code ?? null, back: back !== undefined } });
     } else if (n.kind === 'boot-changed') {
       out.push({ kind: 'error', message: `the agent restarted during the suite (boot ${n.previous.bootId} → ${n.bootId}): events it held may be lost`, observed: { bootId: n.bootId, previousBootId: n.previous.bootId } });
     }

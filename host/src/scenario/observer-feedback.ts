@@ -12,6 +12,9 @@ import type { ObservationFeedback } from '../inject/pacing.js';
 import { hostNow } from '../util/clock.js';
 import { timerDelay } from '../util/timers.js';
 
+/** How often the hub is asked whether it failed to store the agent's items. */
+const STORE_CHECK_MS = 250;
+
 /** Notices other than events (connected, disconnected, boot-changed, gap), kept for the report. */
 export type HubNotice = Exclude<HubItem, { kind: 'event' }>;
 
@@ -60,6 +63,16 @@ export class HubObservation implements ObservationFeedback {
   private constructor(hub: AgentHub, agentId: string) {
     const stream = hub.stream(agentId, { from: 'now', signal: this.abort.signal });
     this.pump = this.consume(stream);
+    // What the hub failed to store never reaches the stream (a full journal disk): asked of the hub instead.
+    const before = hub.storeFailure(agentId)?.count ?? 0;
+    const watch = setInterval(() => {
+      const failed = hub.storeFailure(agentId);
+      if (failed === undefined || failed.count === before || this.done) return;
+      this.failure = new AtpError('ATP_HUB_STORE', `the hub could not store agent ${agentId}'s events, the observation stopped: ${failed.error.message}`, { cause: failed.error });
+      this.done = true;
+      this.wake();
+    }, STORE_CHECK_MS);
+    this.abort.signal.addEventListener('abort', () => clearInterval(watch), { once: true });
   }
 
   /** Starts following `agentId` from now on. */

@@ -18,13 +18,14 @@
  * Stuck modifiers are not released before the run: a key held from before shows
  * up in the findings. An infrastructure failure (QMP gone, the hub closed) ends
  * the suite with verdict 'error' and the AtpError's code; what was sent until
- * then is still verified, for the record. A closed loop that stalls (keys never
+ * then is still verified, for the record, and the keys its steps pressed are
+ * released (releaseKeys). A closed loop that stalls (keys never
  * observed) is a 'timeout' finding, not an error: the missing keys are defects.
  * A QMP executor that rides out a libvirt connection loss (reconnectingQmpExecutor)
  * adds an 'error' finding per loss; the run carries on.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
-import { AtpError, isAtpError, type Finding, type ObservedEvent, type SuiteReport } from '@atp/protocol';
+import { AtpError, isAtpError, type Finding, type KeyId, type ObservedEvent, type SuiteReport } from '@atp/protocol';
 import type { AgentHub } from '../hub/index.js';
 import type { InjectedAction, Injector, InputAction } from '../inject/actions.js';
 import { Pacer, type ActionGroup } from '../inject/pacing.js';
@@ -236,6 +237,13 @@ export async function runSuite(loaded: LoadedSuite, target: SuiteTarget, options
     extra.push({ kind: 'error', step, message: `libvirt connection interrupted at step ${step} (${i.error.code}); reconnected after ${Math.round(i.reconnectedAfterMs)} ms`, observed: { command: i.command } });
   });
   // A target's own clock is read before and after the suite: the offset moves during a run (verify/latency.ts).
+  // A failed read (qemu-ga silent) is said in an 'error' finding: latency then rests on the other read or the hub's pings.
+  const readClock = async (when: 'before' | 'after'): Promise<ClockInput | undefined> =>
+    target.clock?.().catch((error: unknown) => {
+      const code = isAtpError(error) ? error.code : 'unknown';
+      extra.push({ kind: 'error', message: `the target's clock could not be read ${when} the suite (${code}: ${error instanceof Error ? error.message : String(error)}); latency uses the other estimates`, observed: { when, code } });
+      return undefined;
+    });
   let clockBefore: ClockInput | undefined;
   try {
     const host = target.host ?? scenario.target.host;
@@ -246,7 +254,7 @@ export async function runSuite(loaded: LoadedSuite, target: SuiteTarget, options
       ...(target.inputDevice === undefined ? {} : { inputDevice: target.inputDevice }),
     });
     if (target.qmp !== undefined) await ensureGuestRunning(target.qmp);
-    clockBefore = await target.clock?.().catch(() => undefined);
+    clockBefore = await readClock('before');
     const obs = HubObservation.start(target.hub, target.agentId);
     observation = obs;
     status?.start();
@@ -297,10 +305,12 @@ export async function runSuite(loaded: LoadedSuite, target: SuiteTarget, options
   }
   progress();
   failure ??= observation?.error();
+  // Started now, awaited at the end: on a SIGSTOPped VM it waits out its QMP timeout beside the status and clock reads.
+  const releasing = failure === undefined ? undefined : releaseKeys(target.injector, plan, currentStep);
   const stopped = await stoppedGuestFinding(target.qmp, target.vm ?? scenario.target.vm, Math.max(0, currentStep - 1), injector.name);
   if (stopped !== undefined) extra.push(stopped);
 
-  const clock = clockAround([clockBefore, await target.clock?.().catch(() => undefined)]) ?? target.hub.clock(target.agentId);
+  const clock = clockAround([clockBefore, await readClock('after')]) ?? target.hub.clock(target.agentId);
   const observed = observation?.events ?? [];
   const expectText = scenario.observer.kind === 'web' ? textExpectation(plan) : undefined;
   const result = verifySuite({
@@ -341,7 +351,26 @@ export async function runSuite(loaded: LoadedSuite, target: SuiteTarget, options
     ...(problems.length === 0 ? {} : { agentProblems: problems }),
   };
   status?.finish(report);
+  await releasing;
   return { report, pacing, injected: injector.injected, observed, receivedAt: observation?.receivedAt ?? [] };
+}
+
+/**
+ * After a suite ended in error: releases every key its steps before `untilStep`
+ * press, through the target's own injector (not recorded, not verified). A suite
+ * cut short while typing can leave a key down in the guest, and QEMU replays the
+ * input it queued while SIGSTOPped once it runs again, the release queued behind
+ * it. A release of a key that is up changes nothing in the guest (its input core
+ * drops it). Failures are ignored: the suite's error is already the report's.
+ */
+async function releaseKeys(injector: Injector, plan: SuitePlan, untilStep: number): Promise<void> {
+  const keys = new Set<KeyId>();
+  for (const item of plan.items) {
+    if (item.kind !== 'send' || item.step >= untilStep) continue;
+    for (const a of item.group.actions) if (a.kind === 'key' && a.down) keys.add(a.key);
+  }
+  if (keys.size === 0) return;
+  await injector.send([...keys].map((key) => ({ kind: 'key' as const, key, down: false }))).catch(() => undefined);
 }
 
 /**

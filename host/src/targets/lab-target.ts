@@ -19,7 +19,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { AtpError, type ClockEstimate } from '@atp/protocol';
-import { AgentHub } from '../hub/index.js';
+import { AgentHub, type EventStore } from '../hub/index.js';
 import { keyboardRoute, labDown, labUp, statePaths, type InputRoute, type LabDisplayOptions, type LabInputProfile, type LabKeyboard, type LabState, type LabUpOptions, type LabVm } from '../lab/index.js';
 import { prerequisiteError } from '../lab/prereqs.js';
 import { qgaClockEstimate, waitForAgentSession } from '../scenario/index.js';
@@ -52,6 +52,8 @@ export interface LabTargetOptions {
   log?: (line: string) => void;
   /** Called at once with the target's close(), so a signal handler can stop a VM that is still booting. */
   onClose?: (close: () => Promise<void>) => void;
+  /** The event store of the hub startLabTarget creates (default: in memory), e.g. a journal on a given disk. */
+  hubStore?: EventStore;
 }
 
 export interface LabTarget {
@@ -90,7 +92,7 @@ export async function startLabTarget(options: LabTargetOptions = {}): Promise<La
     throw prerequisiteError([{ what: 'the guest agent sources (guest-agent/src/main.ts)', hint: 'run from an ATP checkout, or pass --lab-agent <path>' }]);
   }
   // The VM's token is bound to it (bootLabOnHub); the hub's own token is never handed out.
-  const hub = await AgentHub.create({ auth: { tokens: [randomBytes(16).toString('hex')] } });
+  const hub = await AgentHub.create({ auth: { tokens: [randomBytes(16).toString('hex')] }, ...(options.hubStore === undefined ? {} : { store: options.hubStore }) });
   try {
     return await bootLabOnHub(hub, options, { token: randomBytes(16).toString('hex'), found, ownsHub: true });
   } catch (error) {
@@ -105,7 +107,7 @@ export async function startLabTarget(options: LabTargetOptions = {}): Promise<La
  * once (TCG boots of many VMs on few cores otherwise all crawl past their
  * ready timeout); the slot is held until the agent's session is up.
  */
-export function labOpener(label: string, options: Omit<LabTargetOptions, 'label' | 'onClose'> & { bootGate?: Semaphore } = {}): TargetOpener {
+export function labOpener(label: string, options: Omit<LabTargetOptions, 'label' | 'onClose' | 'hubStore'> & { bootGate?: Semaphore } = {}): TargetOpener {
   return {
     label,
     async open(context: TargetContext): Promise<Target> {

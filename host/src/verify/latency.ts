@@ -17,6 +17,14 @@
  * latency. Without fixes every pair gets `clock.offsetMs ± uncertaintyMs`.
  * `clockUncertaintyMs` in the stats is the largest bound any pair was given.
  *
+ * A stepped clock. Two fixes whose offsets differ by more than their bounds
+ * plus what a clock may slew (CLOCK_SLEW_PPM: NTP slews at most 500 ppm) say
+ * the guest or host clock was stepped between them (date -s, an NTP step, a
+ * resumed VM). The hull above keeps each latency inside its stated bound, but
+ * a bound of seconds makes the figures useless, so clockStepFinding names the
+ * step in an 'error' finding (the measurement, not the input: the verdict is
+ * unaffected).
+ *
  * Negative latencies. Input cannot arrive before it was sent, so a latency below
  * −(its clock uncertainty + slack) means the clock estimate is wrong (a stepped
  * guest clock, a skewed ping) or a send time is (stamped after the input had
@@ -85,6 +93,32 @@ export interface LatencyResult {
   values: number[];
   /** The 'error' finding about impossible negative latencies, if any. */
   finding?: Finding;
+}
+
+/** More than any clock slews (NTP's limit is 500 ppm); an offset moving faster was stepped. */
+export const CLOCK_SLEW_PPM = 1000;
+
+/** The 'error' finding naming the largest step between consecutive clock fixes, if any offset moved faster than a slew. */
+export function clockStepFinding(clock: ClockInput, slackMs = 1): Finding | undefined {
+  const fixes = [...(clock.fixes ?? [])].filter((f) => [f.atMs, f.offsetMs, f.uncertaintyMs].every(Number.isFinite)).sort((a, b) => a.atMs - b.atMs);
+  let worst: { stepMs: number; spanMs: number; allowedMs: number } | undefined;
+  for (let i = 1; i < fixes.length; i++) {
+    const a = fixes[i - 1];
+    const b = fixes[i];
+    if (a === undefined || b === undefined) continue;
+    const stepMs = b.offsetMs - a.offsetMs;
+    const allowedMs = Math.max(0, a.uncertaintyMs) + Math.max(0, b.uncertaintyMs) + CLOCK_SLEW_PPM * 1e-6 * (b.atMs - a.atMs) + slackMs;
+    if (Math.abs(stepMs) > allowedMs && (worst === undefined || Math.abs(stepMs) > Math.abs(worst.stepMs))) worst = { stepMs, spanMs: b.atMs - a.atMs, allowedMs };
+  }
+  if (worst === undefined) return undefined;
+  const sign = worst.stepMs > 0 ? '+' : '';
+  return {
+    kind: 'error',
+    message:
+      `the clock offset (agent − host) moved by ${sign}${worst.stepMs.toFixed(1)} ms within ${(worst.spanMs / 1000).toFixed(1)} s, ` +
+      `beyond any slew (±${worst.allowedMs.toFixed(1)} ms): a clock was stepped, latencies of that span carry up to ±${(Math.abs(worst.stepMs) / 2).toFixed(0)} ms and are unreliable`,
+    observed: { clockStepMs: worst.stepMs, spanMs: worst.spanMs, allowedMs: worst.allowedMs },
+  };
 }
 
 export function computeLatency(pairs: readonly LatencyPair[], clock: ClockInput, slackMs = 1): LatencyResult {

@@ -17,7 +17,7 @@
 import { REPORT_COUNT_KEYS, type Finding, type LatencySamples, type ObservedEvent, type ObservedTextEvent, type ReportCounts } from '@atp/protocol';
 import type { InjectedAction, ScreenSize } from '../inject/actions.js';
 import { deriveExpectations } from './expectations.js';
-import { computeLatency, type ClockInput, type LatencyStats } from './latency.js';
+import { clockStepFinding, computeLatency, type ClockInput, type LatencyStats } from './latency.js';
 import { latencySamples } from './latency-samples.js';
 import { matchTransitions } from './match-keys.js';
 import { matchPointer, type PointerStats } from './match-pointer.js';
@@ -124,6 +124,8 @@ export function verifySuite(input: VerifyInput): VerifyResult {
     const samples = latencySamples(pairs, latency.values);
     if (samples !== undefined) result.latencySamples = samples;
     if (latency.finding !== undefined) findings.push(latency.finding);
+    const stepped = pairs.length === 0 ? undefined : clockStepFinding(input.clock, tol.negativeLatencySlackMs);
+    if (stepped !== undefined) findings.push(stepped);
   }
   if (pointer.stats !== undefined) result.pointer = pointer.stats;
   for (const f of findings) {
