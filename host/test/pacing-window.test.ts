@@ -6,12 +6,13 @@
  * speed; a transition is observed a fixed delay after it was read.
  */
 import { describe, expect, it } from 'vitest';
+import type { KeyId } from '@atp/protocol';
 import { EventWindow, Pacer, transitionEvents, windowUnit, type EvdevCost, type EventWindowOptions, type ObservationFeedback } from '../src/inject/pacing.js';
 import { textToKeystrokes, type InjectedAction, type Injector, type InputAction } from '../src/inject/index.js';
 import { CONSERVATIVE_COST, evdevCost, policyFor, resolvePacing } from '../src/scenario/pacing-policy.js';
 
 const VIRTIO_QMP: EvdevCost = { eventsPerTransition: 1, transitionsPerSync: 16 };
-const key = (k: string, down: boolean): InputAction => ({ kind: 'key', key: k, down });
+const key = (k: string, down: boolean): InputAction => ({ kind: 'key', key: k as KeyId, down });
 const sum = (xs: readonly number[]): number => xs.reduce((a, b) => a + b, 0);
 
 /** Deterministic pseudo-random numbers in [0, 1). */

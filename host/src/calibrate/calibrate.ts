@@ -157,7 +157,7 @@ export async function calibrateTarget(target: Target, options: CalibrateOptions)
   const confirmed = outcome.confirmed;
   if (outcome.rate === undefined || confirmed === undefined) {
     const last = outcome.steps[outcome.steps.length - 1]?.result;
-    throw new AtpError('ATP_CALIBRATE_FAILED', `${target.label} (${injectorName}): no rate from ${search.minRate} keys/s up passed with zero defects${last === undefined ? '' : `; at ${last.rate} keys/s: ${last.firstFinding ?? last.verdict}`}`, {
+    throw new AtpError('ATP_CALIBRATE_FAILED', `${target.label} (${injectorName}): no rate from ${search.minRate} keys/s up passed with zero defects${last === undefined ? '' : `; at ${last.rate} keys/s: ${last.firstFinding ?? (last.achievedKeysPerS < MIN_ACHIEVED * last.rate ? `${last.verdict}, but only ${last.achievedKeysPerS} keys/s achieved` : last.verdict)}`}`, {
       details: { vm: target.label, injector: injectorName, steps: outcome.steps.map((s) => ({ rate: s.rate, phase: s.phase, pass: s.pass })) },
     });
   }
