@@ -252,7 +252,7 @@ export function parseAgentMessage(value: unknown, source?: string): AgentMessage
   if (typeof v === 'number' && v !== PROTOCOL_VERSION) {
     const where = source === undefined ? '' : `${source}: `;
     throw new AtpError('ATP_PROTOCOL_VERSION', `${where}protocol version ${v} is not supported (this side speaks ${PROTOCOL_VERSION})`, {
-      details: { ...(source === undefined ? {} : { source }), seen: v, supported: [PROTOCOL_VERSION] },
+      details: { ...(source === undefined ? {} : { source }), field: 'v', seen: v, supported: [PROTOCOL_VERSION] },
     });
   }
   if (typeof type === 'string' && !isAgentMessageType(type)) {

@@ -119,7 +119,7 @@ describe('agent protocol v1', () => {
     const err = caught(() => parseAgentMessage({ v: 2, type: 'nonsense', body: 5 }, 'agent a1'));
     expect(err.code).toBe('ATP_PROTOCOL_VERSION');
     expect(err.message).toMatch(/agent a1: protocol version 2 .*speaks 1/);
-    expect(err.details).toMatchObject({ seen: 2, supported: [1] });
+    expect(err.details).toMatchObject({ field: 'v', seen: 2, supported: [1] });
   });
 
   it('names a missing or non-numeric version as a schema error', () => {

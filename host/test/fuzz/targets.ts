@@ -1,5 +1,6 @@
 /** Every fuzz target, in the order `npm run fuzz` runs them. */
 import type { FuzzTarget } from './harness.js';
+import { agentNdjsonTarget, agentWsTarget } from './targets-agent.js';
 import { apiBodiesTarget } from './targets-api.js';
 import { vdiRepliesTarget } from './targets-vdi.js';
 import { domainXmlTarget, qgaDecoderTarget, qmpDecoderTarget, virshOutputTarget } from './targets-vm.js';
@@ -21,4 +22,6 @@ export const FUZZ_TARGETS: readonly FuzzTarget<never>[] = [
   vncMessagesTarget,
   apiBodiesTarget,
   vdiRepliesTarget,
+  agentNdjsonTarget,
+  agentWsTarget,
 ] as unknown as readonly FuzzTarget<never>[];
