@@ -19,6 +19,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import os from 'node:os';
 import { startLabTarget } from '../host/src/targets/lab-target.js';
+import { calibrationSuiteText } from '../host/src/calibrate/calibrate.js';
 import { QmpInjector } from '../host/src/inject/index.js';
 import { parseSuiteText, runSuite, type PacingFlags, type SuiteRun } from '../host/src/scenario/index.js';
 import { baseEnv, printTable, quantile, round, type BenchResult } from './support.js';
@@ -26,21 +27,8 @@ import { baseEnv, printTable, quantile, round, type BenchResult } from './suppor
 const RATES = [30, 60, 120, 240, 480];
 const KEYS = 300;
 
-/** n pseudo-random letters (lower and upper case) from `seed`: the same keys for every run with that seed. */
-export function benchText(n: number, seed: number): string {
-  const letters = 'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ';
-  let x = seed;
-  let out = '';
-  for (let i = 0; i < n; i++) {
-    x = (x * 1103515245 + 12345) % 2 ** 31;
-    out += letters[x % letters.length];
-  }
-  return out;
-}
-
-/** A suite that types benchText(keys, seed) and expects exactly those keys. */
-export const benchSuiteText = (keys: number, seed: number): string =>
-  `version: 1\nname: bench-${seed}\ntarget: { vm: lab, layout: us }\nobserver: agent\ndefaults: { timeoutMs: 10000 }\nsteps:\n  - type: ${JSON.stringify(benchText(keys, seed))}\n  - expect: { keys: exact }\n`;
+/** A suite that types KEYS pseudo-random letters (calibrate's generator) and expects exactly those keys. */
+const benchSuiteText = (keys: number, seed: number): string => calibrationSuiteText('lab', keys, seed);
 
 interface Row {
   run: string;
