@@ -28,7 +28,7 @@ const RATES = [30, 60, 120, 240, 480];
 const KEYS = 300;
 
 /** A suite that types KEYS pseudo-random letters (calibrate's generator) and expects exactly those keys. */
-const benchSuiteText = (keys: number, seed: number): string => calibrationSuiteText('lab', keys, seed);
+export const benchSuiteText = (keys: number, seed: number): string => calibrationSuiteText('lab', keys, seed);
 
 interface Row {
   run: string;
