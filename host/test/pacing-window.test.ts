@@ -7,7 +7,8 @@
  */
 import { describe, expect, it } from 'vitest';
 import type { KeyId } from '@atp/protocol';
-import { EventWindow, Pacer, transitionEvents, windowUnit, type EvdevCost, type EventWindowOptions, type ObservationFeedback } from '../src/inject/pacing.js';
+import { Pacer, type ObservationFeedback } from '../src/inject/pacing.js';
+import { EventWindow, transitionEvents, windowUnit, type EvdevCost, type EventWindowOptions } from '../src/inject/event-window.js';
 import { textToKeystrokes, type InjectedAction, type Injector, type InputAction } from '../src/inject/index.js';
 import { CONSERVATIVE_COST, evdevCost, policyFor, resolvePacing } from '../src/scenario/pacing-policy.js';
 

@@ -6,7 +6,8 @@ export { MAX_KEY_PAIRS_PER_CALL, QmpInjector, type QmpInjectorOptions } from './
 export { getLayout, layoutIds, makeLayout, type Layout } from './layouts/layout.js';
 export type { DeadKeyData, KeyStroke, LayoutData, Level } from './layouts/types.js';
 export { comboToActions, comboToKeystroke, textToActions, textToKeystrokes, type Keystroke, type TextOptions } from './text.js';
-export { Pacer, phases, type ActionGroup, type ObservationFeedback, type PacerOptions, type PacingPolicy } from './pacing.js';
+export { Pacer, type ActionGroup, type ObservationFeedback, type PacerOptions, type PacingPolicy } from './pacing.js';
+export { phases } from './phases.js';
 export { KitInjector, kitInjector, type InjectorBackend, type PlannedBatch } from './kit.js';
 export { openSpiceInjector, SpiceInjector, type SpiceInjectorOptions } from './spice-injector.js';
 export { openVncInjector, VncInjector, type VncInjectorOptions, type VncKeyMode } from './vnc-injector.js';

@@ -53,6 +53,9 @@ import { AtpError } from '@atp/protocol';
 import { hostNow } from '../util/clock.js';
 import { timerDelay } from '../util/timers.js';
 import type { InjectedAction, Injector, InputAction } from './actions.js';
+import { phases, type Phase } from './phases.js';
+import { EventWindow, transitionEvents, windowUnit, type EventWindowOptions } from './event-window.js';
+
 
 /** What the guest has seen so far; the orchestration layer backs it with the hub's event stream. */
 export interface ObservationFeedback {
@@ -68,28 +71,6 @@ export interface ObservationFeedback {
   observedTransitions?(): number;
   /** Like waitForObserved, for observedTransitions(). */
   waitForTransitions?(count: number, timeoutMs: number): Promise<void>;
-}
-
-/** What the guest's evdev client buffer queues for the key transitions of one send. */
-export interface EvdevCost {
-  /** Events per key transition besides the sync: 1 (EV_KEY: virtio keyboard), 2 (MSC_SCAN + EV_KEY: AT keyboard, USB HID). */
-  eventsPerTransition: number;
-  /** Consecutive key transitions of one send that share one SYN_REPORT: 16 for QMP into the virtio keyboard, 1 where each is synced alone. */
-  transitionsPerSync: number;
-  /**
-   * Most key transitions the device's own queue holds before the guest's driver
-   * reads them, where that queue is smaller than evdev's (QEMU's AT keyboard:
-   * 16 bytes, up to 3 bytes a transition: 5). The window never holds more.
-   */
-  deviceQueueTransitions?: number;
-}
-
-export interface EventWindowOptions {
-  /** Most events in flight (the guest's evdev buffer is 64, one slot of its ring stays empty). */
-  budget: number;
-  cost: EvdevCost;
-  /** Smoothed round trip (send -> observed) above which the window shrinks, in ms. */
-  maxRoundTripMs: number;
 }
 
 export type PacingPolicy =
@@ -112,114 +93,13 @@ export interface PacerOptions {
   sleep?: (ms: number) => Promise<void>;
 }
 
-interface Phase {
-  actions: InputAction[];
-  /** Wait before this phase, in ms. */
-  waitMs: number;
-}
-
-const direction = (a: InputAction): 'down' | 'up' | 'other' => (a.kind === 'key' || a.kind === 'button' ? (a.down ? 'down' : 'up') : 'other');
-
-/** Cuts a group into phases with the wait before each (the first phase waits `firstWaitMs`). */
-export function phases(actions: readonly InputAction[], holdMs: number, gapMs: number, firstWaitMs: number): Phase[] {
-  const out: Phase[] = [];
-  let last: 'down' | 'up' | 'other' = 'other';
-  for (const action of actions) {
-    const dir = direction(action);
-    const current = out[out.length - 1];
-    const boundary = current !== undefined && ((last === 'down' && dir === 'up') || (last === 'up' && dir === 'down'));
-    if (current === undefined || boundary) out.push({ actions: [action], waitMs: current === undefined ? firstWaitMs : dir === 'up' ? holdMs : gapMs });
-    else current.actions.push(action);
-    if (dir !== 'other') last = dir;
-  }
-  return out;
-}
+const sum = (xs: readonly number[]): number => xs.reduce((a, b) => a + b, 0);
 
 const presses = (actions: readonly InputAction[]): number => actions.filter((a) => a.kind === 'key' && a.down).length;
 
 /** A phase late by up to this many of its own waits, or CATCH_UP_MS, goes at once (catching up); later, the schedule restarts. */
 export const CATCH_UP_INTERVALS = 4;
 export const CATCH_UP_MS = 25;
-
-/** The actions of one send as the pacer cuts them into injector calls: at hold boundaries when holdMs > 0, else one. */
-function sendUnits(actions: readonly InputAction[], holdMs: number): InputAction[][] {
-  if (holdMs === 0) return [[...actions]];
-  const units: InputAction[][] = [];
-  for (const phase of phases(actions, holdMs, 0, 0)) {
-    const last = units[units.length - 1];
-    if (last !== undefined && phase.waitMs === 0) last.push(...phase.actions);
-    else units.push([...phase.actions]);
-  }
-  return units;
-}
-
-/**
- * The evdev events each key transition of one send adds to the guest's queue,
- * in order: `eventsPerTransition` each, plus the SYN_REPORT on the transition
- * that closes a sync (every `transitionsPerSync` transitions, before a
- * non-key action, and at the end of each call).
- */
-export function transitionEvents(actions: readonly InputAction[], holdMs: number, cost: EvdevCost): number[] {
-  const marks: number[] = [];
-  let run = 0;
-  const sync = (): void => {
-    if (run > 0) marks[marks.length - 1] = (marks[marks.length - 1] ?? 0) + 1;
-    run = 0;
-  };
-  for (const unit of sendUnits(actions, holdMs)) {
-    for (const action of unit) {
-      if (action.kind !== 'key') {
-        sync();
-        continue;
-      }
-      if (run === cost.transitionsPerSync) sync();
-      marks.push(cost.eventsPerTransition);
-      run++;
-    }
-    sync();
-  }
-  return marks;
-}
-
-const sum = (xs: readonly number[]): number => xs.reduce((a, b) => a + b, 0);
-
-/** The events of one full sync group, at least a quarter of the budget, at most half of it: the smallest send worth making. */
-export function windowUnit(options: EventWindowOptions): number {
-  const group = options.cost.eventsPerTransition * options.cost.transitionsPerSync + 1;
-  return Math.max(1, Math.min(Math.floor(options.budget / 2), Math.max(group, Math.floor(options.budget / 4))));
-}
-
-/**
- * The closed loop's window in events: starts at the budget; shrinks by one unit
- * while the smoothed round trip (EWMA, 1/8) exceeds maxRoundTripMs, grows by
- * one unit while it is below 3/4 of it; between one unit and the budget. By
- * Little's law what is in flight is throughput x round trip, so a round trip
- * over the bound means events wait in the guest: fewer in flight shortens the
- * wait at the same throughput. Pure: the Pacer feeds it round trips.
- */
-export class EventWindow {
-  private current: number;
-  private smoothed: number | undefined;
-
-  constructor(private readonly options: EventWindowOptions, private readonly unit = windowUnit(options)) {
-    this.current = options.budget;
-  }
-
-  size(): number {
-    return this.current;
-  }
-
-  /** The smoothed round trip (ms), once there is one. */
-  roundTripMs(): number | undefined {
-    return this.smoothed;
-  }
-
-  onRoundTrip(ms: number): void {
-    this.smoothed = this.smoothed === undefined ? ms : this.smoothed + (ms - this.smoothed) / 8;
-    if (this.smoothed > this.options.maxRoundTripMs) this.current = Math.max(this.unit, this.current - this.unit);
-    else if (this.smoothed < (this.options.maxRoundTripMs * 3) / 4) this.current = Math.min(this.options.budget, this.current + this.unit);
-  }
-}
 
 function checkMs(value: number, field: string): void {
   if (!Number.isFinite(value) || value < 0) throw new AtpError('ATP_SCHEMA_INVALID', `${field} must be a finite number >= 0, got ${value}`, { details: { field, value } });

@@ -11,7 +11,8 @@
  * store (calibration-store.ts) for the target's rate.
  */
 import { AtpError, type ScenarioV1 } from '@atp/protocol';
-import type { EvdevCost, ObservationFeedback, PacingPolicy } from '../inject/pacing.js';
+import type { ObservationFeedback, PacingPolicy } from '../inject/pacing.js';
+import type { EvdevCost } from '../inject/event-window.js';
 
 /** Open-loop default: 50 keystrokes/s, each key held 10 ms, 10 ms between keystrokes. */
 export const DEFAULT_HOLD_MS = 10;
