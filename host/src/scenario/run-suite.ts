@@ -361,7 +361,7 @@ export async function runSuite(loaded: LoadedSuite, target: SuiteTarget, options
  * cut short while typing can leave a key down in the guest, and QEMU replays the
  * input it queued while SIGSTOPped once it runs again, the release queued behind
  * it. A release of a key that is up changes nothing in the guest (its input core
- * drops it). Failures are ignored: the suite's error is already the report's.
+ * drops it). A failed call ends it: the suite's error is already the report's.
  */
 async function releaseKeys(injector: Injector, plan: SuitePlan, untilStep: number): Promise<void> {
   const keys = new Set<KeyId>();
@@ -369,9 +369,17 @@ async function releaseKeys(injector: Injector, plan: SuitePlan, untilStep: numbe
     if (item.kind !== 'send' || item.step >= untilStep) continue;
     for (const a of item.group.actions) if (a.kind === 'key' && a.down) keys.add(a.key);
   }
-  if (keys.size === 0) return;
-  await injector.send([...keys].map((key) => ({ kind: 'key' as const, key, down: false }))).catch(() => undefined);
+  // A few per call with a pause between: QEMU's AT keyboard holds 16 bytes, and a call lands whole before the guest reads.
+  const all = [...keys];
+  for (let i = 0; i < all.length; i += RELEASES_PER_CALL) {
+    if (i > 0) await sleep(RELEASE_PAUSE_MS);
+    const sent = await injector.send(all.slice(i, i + RELEASES_PER_CALL).map((key) => ({ kind: 'key' as const, key, down: false }))).then(() => true, () => false);
+    if (!sent) return; // the VM does not take input: the rest would only wait out the same timeout
+  }
 }
+
+const RELEASES_PER_CALL = 4;
+const RELEASE_PAUSE_MS = 20;
 
 /**
  * For a web observer: the text the page must have produced over the whole run,
