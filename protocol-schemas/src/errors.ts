@@ -21,6 +21,7 @@ export const ERROR_CODES = {
   ATP_QMP_TIMEOUT: 'A QMP command got no reply within its timeout.',
   ATP_QMP_DISCONNECTED: 'The QMP connection closed while the command was in flight, or before it was sent.',
   ATP_QMP_COMMAND: 'QEMU answered a QMP command with an error (class and description in the message).',
+  ATP_VM_NOT_RUNNING: "The VM was not running (paused or stopped) when the suite's input ended: QEMU refuses or drops input then; the message names the VM and its run state.",
   ATP_QMP_PROTOCOL: 'QEMU sent something that is not a QMP greeting, reply or event.',
   ATP_QMP_CLOSED: 'The QMP client was closed by its owner.',
 

@@ -308,7 +308,12 @@ export async function runSuite(loaded: LoadedSuite, target: SuiteTarget, options
   // Started now, awaited at the end: on a SIGSTOPped VM it waits out its QMP timeout beside the status and clock reads.
   const releasing = failure === undefined ? undefined : releaseKeys(target.injector, plan, currentStep);
   const stopped = await stoppedGuestFinding(target.qmp, target.vm ?? scenario.target.vm, Math.max(0, currentStep - 1), injector.name);
-  if (stopped !== undefined) extra.push(stopped);
+  if (stopped !== undefined) {
+    extra.push(stopped);
+    // A VM that stopped under the suite is the environment failing, not the input path: an infrastructure error,
+    // even when the closed loop only saw its input stall (what it sent before the stop was accepted by QEMU).
+    failure ??= new AtpError('ATP_VM_NOT_RUNNING', stopped.message, { details: { ...stopped.observed } });
+  }
 
   const clock = clockAround([clockBefore, await readClock('after')]) ?? target.hub.clock(target.agentId);
   const observed = observation?.events ?? [];
