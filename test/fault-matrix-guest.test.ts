@@ -10,34 +10,15 @@
  * For each: what ATP reports for that VM, the time from the fault until it is
  * reported (bounded, printed), round 1 kept, and the other VMs passing.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { hostNow } from '../host/src/util/clock.js';
 import type { E2eLab } from './support/e2e-lab.js';
-import { qemuProcessesFor } from './support/e2e-lab.js';
-import { expectIsolated, faultRow, guestRun, guestStart, printFaultTable, restoreAfterFault, round2Messages, runFaultCase, startFaultLabs, warmUp, type FaultRow, type FaultRun } from './support/fault-matrix.js';
+import { expectIsolated, faultRow, guestRun, guestStart, restoreAfterFault, round2Messages, runFaultCase, type FaultRun, useFaultLabs } from './support/fault-matrix.js';
 
-const LABELS = ['fg-a', 'fg-b', 'fg-c'];
-let labs: Map<string, E2eLab> | undefined;
-const rows: FaultRow[] = [];
-
-beforeAll(async () => {
-  labs = await startFaultLabs(LABELS);
-  await warmUp(labs);
-}, 600_000);
-
-afterAll(async () => {
-  printFaultTable('guest faults', rows);
-  for (const lab of labs?.values() ?? []) {
-    await lab.stop().catch(() => undefined);
-    for (const pid of qemuProcessesFor(lab.stateDir)) process.kill(pid, 'SIGKILL');
-  }
-}, 120_000);
-
-function lab(label: string): E2eLab {
-  const l = labs?.get(label);
-  if (l === undefined) throw new Error(`the lab VM ${label} did not start (see beforeAll)`);
-  return l;
-}
+const fault = useFaultLabs(['fg-a', 'fg-b', 'fg-c'], 'guest faults');
+const rows = fault.rows;
+const lab = fault.get;
+const up = fault.all;
 
 /** Pids of `name` in the guest (busybox pidof: the lab's busybox has no pgrep), through qemu-ga. */
 async function guestPids(l: E2eLab, name: string): Promise<string[]> {
@@ -55,7 +36,7 @@ const guestKillNoWait = (l: E2eLab, signal: string, pids: readonly string[]): Pr
 
 describe('guest faults on one VM of three', () => {
   it('agent SIGKILLed in the guest: the suite is not passed, within 30 s', async () => {
-    const r = await runFaultCase({ labs: labs ?? new Map(), faulted: 'fg-a', fault: async (l) => guestKillNoWait(l, 'KILL', await agentPids(l)) });
+    const r = await runFaultCase({ labs: up(), faulted: 'fg-a', fault: async (l) => guestKillNoWait(l, 'KILL', await agentPids(l)) });
     rows.push(faultRow('agent SIGKILL (guest)', r));
     expectIsolated(r, 'fg-a');
     // busybox init respawns the agent: a new boot id, and the old session's end.
@@ -68,7 +49,7 @@ describe('guest faults on one VM of three', () => {
     const l = lab('fg-b');
     const pids = await agentPids(l);
     try {
-      const r = await runFaultCase({ labs: labs ?? new Map(), faulted: 'fg-b', fault: (x) => guestKillNoWait(x, 'STOP', pids) });
+      const r = await runFaultCase({ labs: up(), faulted: 'fg-b', fault: (x) => guestKillNoWait(x, 'STOP', pids) });
       rows.push(faultRow('agent SIGSTOP (guest)', r));
       expectIsolated(r, 'fg-b');
       expect(round2Messages(r, 'timeout').join('\n')).toMatch(/closed-loop pacing stalled/);
@@ -83,7 +64,7 @@ describe('guest faults on one VM of three', () => {
     const l = lab('fg-c');
     const qgaPids = await guestPids(l, 'qemu-ga');
     // No way back: qemu-ga was the only remote door into this guest, so fg-c keeps it stopped (its clock reads then fail).
-    const r = await runFaultCase({ labs: labs ?? new Map(), faulted: 'fg-c', fault: (x) => guestKillNoWait(x, 'STOP', qgaPids) });
+    const r = await runFaultCase({ labs: up(), faulted: 'fg-c', fault: (x) => guestKillNoWait(x, 'STOP', qgaPids) });
     rows.push(faultRow('qemu-ga SIGSTOP (guest)', r));
     expectIsolated(r, 'fg-c', { mayPass: true });
     // The input is verified all the same; the failed clock read after the suite is said (qemu-ga is the lab's clock source).
@@ -94,7 +75,7 @@ describe('guest faults on one VM of three', () => {
 
   it('guest clock stepped +5 s mid-suite: latencies stay honest (not inflated by 5 s) or are flagged', async () => {
     const r = await runFaultCase({
-      labs: labs ?? new Map(),
+      labs: up(),
       faulted: 'fg-a',
       fault: async (l) => {
         const before = Date.now();
@@ -127,7 +108,7 @@ describe('guest faults on one VM of three', () => {
     let r: FaultRun;
     try {
       r = await runFaultCase({
-        labs: labs ?? new Map(),
+        labs: up(),
         faulted: 'fg-b',
         fault: async () => {
           Date.now = () => realNow() + 5000;

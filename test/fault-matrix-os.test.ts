@@ -20,35 +20,16 @@
  * For each: what ATP reports for that VM, the time from the fault until it is
  * reported (bounded, printed), round 1 kept, and the other VMs passing.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { QmpClient } from '../host/src/vm/qmp/index.js';
 import type { E2eLab } from './support/e2e-lab.js';
-import { qemuProcessesFor } from './support/e2e-lab.js';
-import { expectIsolated, faultRow, guestStart, printFaultTable, restoreAfterFault, round2Messages, runFaultCase, startFaultLabs, warmUp, type FaultRow, type FaultRun } from './support/fault-matrix.js';
+import { expectIsolated, faultRow, guestStart, restoreAfterFault, round2Messages, runFaultCase, type FaultRun, useFaultLabs } from './support/fault-matrix.js';
 import { setTimeout as sleep } from 'node:timers/promises';
 
-const LABELS = ['fo-a', 'fo-b', 'fo-c'];
-let labs: Map<string, E2eLab> | undefined;
-const rows: FaultRow[] = [];
-
-beforeAll(async () => {
-  labs = await startFaultLabs(LABELS);
-  await warmUp(labs);
-}, 600_000);
-
-afterAll(async () => {
-  printFaultTable('guest OS and channel faults', rows);
-  for (const lab of labs?.values() ?? []) {
-    await lab.stop().catch(() => undefined);
-    for (const pid of qemuProcessesFor(lab.stateDir)) process.kill(pid, 'SIGKILL');
-  }
-}, 120_000);
-
-function lab(label: string): E2eLab {
-  const l = labs?.get(label);
-  if (l === undefined) throw new Error(`the lab VM ${label} did not start (see beforeAll)`);
-  return l;
-}
+const fault = useFaultLabs(['fo-a', 'fo-b', 'fo-c'], 'guest OS and channel faults');
+const rows = fault.rows;
+const lab = fault.get;
+const up = fault.all;
 
 const qmpOf = (l: E2eLab): QmpClient => l.target.qmp;
 
@@ -71,7 +52,7 @@ describe('guest OS and channel faults on one VM of three', () => {
     const bootId = l.target.hub.agentHello(l.target.agentId)?.bootId;
     let r: FaultRun;
     try {
-      r = await runFaultCase({ labs: labs ?? new Map(), faulted: 'fo-c', fault: (x) => qmpOf(x).execute('chardev-change', { id: 'agent0', backend: { type: 'null', data: {} } }).then(() => undefined) });
+      r = await runFaultCase({ labs: up(), faulted: 'fo-c', fault: (x) => qmpOf(x).execute('chardev-change', { id: 'agent0', backend: { type: 'null', data: {} } }).then(() => undefined) });
       rows.push(faultRow('agent chardev host end closed (chardev-change → null)', r));
     } finally {
       // The channel's host end back (a listening socket at the same path): the hub redials, the agent's backoff finds it.
@@ -92,7 +73,7 @@ describe('guest OS and channel faults on one VM of three', () => {
     const bootId = l.target.hub.agentHello(l.target.agentId)?.bootId;
     let r: FaultRun;
     try {
-      r = await runFaultCase({ labs: labs ?? new Map(), faulted: 'fo-a', fault: (x) => guestStart(x, ['/bin/reboot', '-f']) });
+      r = await runFaultCase({ labs: up(), faulted: 'fo-a', fault: (x) => guestStart(x, ['/bin/reboot', '-f']) });
       rows.push(faultRow('guest reboot (reboot -f)', r));
     } finally {
       const backMs = await agentBack(l, (b) => b !== bootId, 240_000);
@@ -112,7 +93,7 @@ describe('guest OS and channel faults on one VM of three', () => {
     const l = lab('fo-b');
     await guestStart(l, ['/bin/sysctl', '-w', 'kernel.panic=0']);
     await sleep(1000);
-    const r = await runFaultCase({ labs: labs ?? new Map(), faulted: 'fo-b', fault: (x) => guestStart(x, ['/bin/tee', '/proc/sysrq-trigger'], 'c') });
+    const r = await runFaultCase({ labs: up(), faulted: 'fo-b', fault: (x) => guestStart(x, ['/bin/tee', '/proc/sysrq-trigger'], 'c') });
     rows.push(faultRow('guest kernel panic (sysrq c)', r));
     expectIsolated(r, 'fo-b');
     // A hung guest says nothing: the input stalls (closed loop) and qemu-ga does not answer the clock read.

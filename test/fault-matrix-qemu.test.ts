@@ -9,33 +9,13 @@
  * fault until it is reported (bounded, printed), round 1's results kept in the
  * report, and the other two VMs passing both rounds.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { stop } from '../host/src/vm/qmp/index.js';
-import type { E2eLab } from './support/e2e-lab.js';
-import { qemuProcessesFor } from './support/e2e-lab.js';
-import { expectIsolated, faultRow, printFaultTable, qemuPid, restoreAfterFault, runFaultCase, startFaultLabs, warmUp, type FaultRow, type FaultRun } from './support/fault-matrix.js';
+import { expectIsolated, faultRow, qemuPid, restoreAfterFault, runFaultCase, type FaultRun, useFaultLabs } from './support/fault-matrix.js';
 
-const LABELS = ['fm-a', 'fm-b', 'fm-c'];
-let labs: Map<string, E2eLab> | undefined;
-const rows: FaultRow[] = [];
-
-beforeAll(async () => {
-  labs = await startFaultLabs(LABELS);
-  await warmUp(labs);
-}, 600_000);
-
-afterAll(async () => {
-  printFaultTable('QEMU faults', rows);
-  for (const lab of labs?.values() ?? []) {
-    await lab.stop().catch(() => undefined);
-    for (const pid of qemuProcessesFor(lab.stateDir)) process.kill(pid, 'SIGKILL');
-  }
-}, 120_000);
-
-function up(): Map<string, E2eLab> {
-  if (labs === undefined) throw new Error('the lab VMs did not start (see beforeAll)');
-  return labs;
-}
+const fault = useFaultLabs(['fm-a', 'fm-b', 'fm-c'], 'QEMU faults');
+const rows = fault.rows;
+const up = fault.all;
 
 describe('QEMU faults on one VM of three', () => {
   it('VM paused (QMP stop): infra-error naming the paused VM, within 30 s', async () => {

@@ -15,7 +15,7 @@ import path from 'node:path';
 import type { EventStore } from '../../host/src/hub/index.js';
 import { defaultCacheDir } from '../../host/src/lab/paths.js';
 import { startLabTarget, type LabTarget } from '../../host/src/targets/lab-target.js';
-import { expect } from 'vitest';
+import { afterAll, beforeAll, expect } from 'vitest';
 import type { RunEvent, SuiteReport } from '@atp/protocol';
 import { runFleet, runToEnd, type RunResult } from '../../host/src/run/index.js';
 import { parseSuiteText, planSuite } from '../../host/src/scenario/index.js';
@@ -26,7 +26,7 @@ import { QmpInjector } from '../../host/src/inject/index.js';
 import { z } from 'zod';
 import { QgaClient, qgaExec, qgaExecuteParsed } from '../../host/src/vm/qga/index.js';
 import { cont, queryStatus } from '../../host/src/vm/qmp/index.js';
-import { startE2eLab, type E2eLab } from './e2e-lab.js';
+import { qemuProcessesFor, startE2eLab, type E2eLab } from './e2e-lab.js';
 
 export const FAULT_SUITE = `
 version: 1
@@ -316,4 +316,43 @@ export function printFaultTable(title: string, rows: readonly FaultRow[]): void 
   const lines = [`fault matrix: ${title}`, '| fault | what ATP said | time to say it | data kept |', '|---|---|---|---|'];
   for (const r of rows) lines.push(`| ${r.fault} | ${r.said} | ${(r.ms / 1000).toFixed(2)} s | ${r.kept} |`);
   console.log(lines.join('\n'));
+}
+
+/** A test file's three VMs: booted and warmed up before its cases, its table printed and every QEMU gone after. */
+export interface FaultLabs {
+  /** Every VM by label (throws if they did not start). */
+  all(): Map<string, E2eLab>;
+  /** One VM (throws if it did not start). */
+  get(label: string): E2eLab;
+  /** The file's table rows. */
+  rows: FaultRow[];
+}
+
+export function useFaultLabs(labels: readonly string[], title: string): FaultLabs {
+  let labs: Map<string, E2eLab> | undefined;
+  const rows: FaultRow[] = [];
+  beforeAll(async () => {
+    labs = await startFaultLabs(labels);
+    await warmUp(labs);
+  }, 600_000);
+  afterAll(async () => {
+    printFaultTable(title, rows);
+    for (const lab of labs?.values() ?? []) {
+      await lab.stop().catch(() => undefined);
+      for (const pid of qemuProcessesFor(lab.stateDir)) process.kill(pid, 'SIGKILL');
+    }
+  }, 120_000);
+  const all = (): Map<string, E2eLab> => {
+    if (labs === undefined) throw new Error('the lab VMs did not start (see beforeAll)');
+    return labs;
+  };
+  return {
+    all,
+    get: (label) => {
+      const lab = all().get(label);
+      if (lab === undefined) throw new Error(`the lab VM ${label} did not start (see beforeAll)`);
+      return lab;
+    },
+    rows,
+  };
 }
